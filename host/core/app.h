@@ -1,0 +1,64 @@
+/* app.h - per-app host state shared by every module: last error, handle table, limits, counts,
+ * and the few hooks a host (desktop runtime or firmware) supplies. No app offsets live here:
+ * everything below the binding works on host pointers that were already checked. */
+#ifndef PORTAL_APP_H
+#define PORTAL_APP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "handles.h"
+
+/* Error codes (CONTRACT.md B.2). */
+enum {
+    PORTAL_OK = 0,
+    PORTAL_ERR_INVALID_ARGUMENT = -1,
+    PORTAL_ERR_INTERNAL = -2,
+    PORTAL_ERR_NOT_READY = -3,
+    PORTAL_ERR_NOT_FOUND = -4,
+};
+
+#define PORTAL_LAST_ERROR_SIZE 128
+
+typedef struct portal_limits {
+    int max_sockets;            /* plain sockets and listeners, default 64 */
+    int max_tls_configs;        /* default 4 */
+    int max_tls_sessions;       /* default 64 */
+    int max_pending_handshakes; /* default 8 */
+    int handshake_deadline_ms;  /* default 10000 */
+} portal_limits;
+
+void portal_limits_default(portal_limits *limits);
+
+typedef enum { PORTAL_LOG_INFO, PORTAL_LOG_WARN, PORTAL_LOG_ERROR } portal_log_level;
+
+struct portal_tls_state;
+
+typedef struct portal_app {
+    int32_t last_error_code;
+    char last_error_msg[PORTAL_LAST_ERROR_SIZE];
+    portal_limits limits;
+    portal_handles handles;
+    int open_sockets;  /* plain sockets owned by the app */
+    int open_configs;  /* TLS server configs */
+    int open_sessions; /* finished TLS sessions owned by the app */
+    struct portal_tls_state *tls; /* lazily created by the TLS module */
+    /* Host hook: where log lines go. NULL = stderr. */
+    void (*log_sink)(struct portal_app *app, portal_log_level level, const char *msg);
+} portal_app;
+
+/* Sets up an app context with the given limits; false on allocation failure. */
+bool portal_app_init(portal_app *app, const portal_limits *limits);
+/* Closes every handle the app owns (sockets, TLS sessions, configs, pending handshakes) and frees
+ * the context's own memory. Safe to call twice. */
+void portal_app_teardown(portal_app *app);
+
+/* Stores the last error (message truncated to 127 bytes) and returns `code`. */
+int32_t portal_fail(portal_app *app, int32_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+void portal_log(portal_app *app, portal_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

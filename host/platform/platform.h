@@ -1,0 +1,77 @@
+/* platform.h - the few OS calls that differ between the desktop (POSIX) and the firmware (lwIP).
+ * Sockets here are native descriptors, always non-blocking; waiting is done with
+ * portal_platform_wait (poll on POSIX). Nothing here knows about apps or handles. */
+#ifndef PORTAL_PLATFORM_H
+#define PORTAL_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- time, memory, randomness ---- */
+int64_t portal_platform_now_us(void); /* monotonic, since an arbitrary start */
+int64_t portal_platform_now_ms(void);
+size_t portal_platform_rss_bytes(void); /* resident set size, 0 when unknown */
+bool portal_platform_random(void *buf, size_t len);
+
+/* ---- sockets ---- */
+typedef int portal_fd;
+#define PORTAL_FD_INVALID (-1)
+
+/* A socket address in host form: family 4 or 6, port in host order, IP in network order. */
+typedef struct portal_sockaddr {
+    int family;     /* 4 or 6 */
+    uint16_t port;  /* host order */
+    uint8_t ip[16]; /* IPv4 uses ip[0..3] */
+    uint32_t scope_id;
+} portal_sockaddr;
+
+/* Results of non-blocking calls: >= 0 success (bytes, fd), else one of these. */
+#define PORTAL_IO_WOULD_BLOCK (-1000) /* EAGAIN / EWOULDBLOCK / EINPROGRESS */
+#define PORTAL_IO_CLOSED (-1001)      /* ECONNRESET / ENOTCONN / EPIPE */
+#define PORTAL_IO_ERROR (-1002)       /* anything else; portal_platform_last_error() says what */
+
+enum { PORTAL_WAIT_READ = 1, PORTAL_WAIT_WRITE = 2, PORTAL_WAIT_ERROR = 4, PORTAL_WAIT_HANGUP = 8 };
+
+/* Text of the errno of the last failing platform call in this thread. */
+const char *portal_platform_last_error(void);
+int portal_platform_last_errno(void);
+
+/* Creates a non-blocking, close-on-exec TCP socket; family 4 or 6. */
+portal_fd portal_platform_socket(int family, int type_stream_or_dgram, int protocol);
+int portal_platform_bind(portal_fd fd, const portal_sockaddr *addr, bool reuse_addr);
+int portal_platform_listen(portal_fd fd, int backlog);
+/* Accepts one pending connection (non-blocking); the new fd is non-blocking too. */
+portal_fd portal_platform_accept(portal_fd fd, portal_sockaddr *peer);
+/* Starts a connect: 0 connected, PORTAL_IO_WOULD_BLOCK in progress, else error. */
+int portal_platform_connect_start(portal_fd fd, const portal_sockaddr *addr);
+/* After the socket became writable: 0 connected, else error (errno set from SO_ERROR). */
+int portal_platform_connect_finish(portal_fd fd);
+/* Never raises SIGPIPE. */
+long portal_platform_send(portal_fd fd, const void *buf, size_t len);
+/* 0 = orderly shutdown by the peer. */
+long portal_platform_recv(portal_fd fd, void *buf, size_t len);
+void portal_platform_close(portal_fd fd);
+int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr);
+
+/* Waits until `fd` is ready for `events` (PORTAL_WAIT_READ/WRITE). timeout_ms: 0 = poll, < 0 =
+ * forever, > 0 = at most that long (restarted after EINTR with the remaining time).
+ * Returns the ready mask (may include ERROR/HANGUP), 0 on timeout, PORTAL_IO_ERROR on failure. */
+int portal_platform_wait(portal_fd fd, int events, int timeout_ms);
+
+/* Number of open descriptors of this process (tests use it to prove teardown); -1 if unknown. */
+int portal_platform_open_fd_count(void);
+
+/* ---- network interface (module portal_net) ---- */
+/* Desktop: always ready, connect/disconnect succeed at once, mode 1 (station). The firmware's
+ * platform file maps these to its Wi-Fi station. */
+int portal_platform_net_is_ready(void);   /* 1 when the host has an IPv4 address, else 0 */
+int portal_platform_net_connect(void);    /* 0 when a connect was started or is not needed */
+int portal_platform_net_disconnect(void); /* 0 on success */
+int portal_platform_wifi_mode(void);      /* 0 off, 1 station, 2 soft-AP, 3 both */
+/* The host's own IPv4 address (network order); false when there is no interface at all. */
+bool portal_platform_net_ipv4(uint8_t out[4]);
+/* First IPv4 address of `host` (blocking name lookup); false when it does not resolve. */
+bool portal_platform_resolve_ipv4(const char *host, uint8_t out[4]);
+
+#endif

@@ -1,0 +1,113 @@
+/* main.c - the portal-host command line: `portal-host run APP.wasm [options] [-- ARGS]`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: portal-host run APP.wasm [options] [-- ARGS...]\n"
+          "\n"
+          "Runs a Paper Portal app (.wasm) on this computer: checks its imports against the\n"
+          "host's API tables, compiles it with wasm2c into a native sandboxed module (cached by\n"
+          "content hash), runs _start, then its microtasks until none is left or it exits.\n"
+          "SIGINT/SIGTERM call the app's ppShutdown export, then every socket and TLS session\n"
+          "it owned is closed.\n"
+          "\n"
+          "options:\n"
+          "  --cache-dir DIR          compiled-module cache (default: $PORTAL_CACHE_DIR,\n"
+          "                           $XDG_CACHE_HOME/portal-host or ~/.cache/portal-host)\n"
+          "  --max-sockets N          open plain sockets per app (default 64)\n"
+          "  --max-tls-configs N      TLS server configs per app (default 4)\n"
+          "  --max-tls-sessions N     TLS sessions per app (default 64)\n"
+          "  --max-pending-handshakes N  TLS handshakes in flight (default 8)\n"
+          "  --handshake-deadline-ms N   time a client has to finish its handshake (default 10000)\n"
+          "  -v, --verbose            report compile/cache times and lifecycle steps\n"
+          "  -h, --help               this text\n"
+          "\n"
+          "exit status: the app's exit code (proc_exit / exit from main), 0 after exitApp or a\n"
+          "signal-driven shutdown, 134 when the app trapped, 125 when the module could not be\n"
+          "loaded or started, 2 for usage errors.\n",
+          out);
+}
+
+static bool parse_int(const char *s, int min, int max, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < min || v > max)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc < 3 || strcmp(argv[1], "run") != 0) {
+        usage(stderr);
+        return PORTAL_EXIT_USAGE;
+    }
+    portal_run_options opts;
+    memset(&opts, 0, sizeof opts);
+    portal_limits_default(&opts.limits);
+    struct {
+        const char *flag;
+        int *value;
+        int min, max;
+    } int_flags[] = {
+        {"--max-sockets", &opts.limits.max_sockets, 1, 1 << 20},
+        {"--max-tls-configs", &opts.limits.max_tls_configs, 1, 1024},
+        {"--max-tls-sessions", &opts.limits.max_tls_sessions, 1, 1 << 20},
+        {"--max-pending-handshakes", &opts.limits.max_pending_handshakes, 1, 1 << 16},
+        {"--handshake-deadline-ms", &opts.limits.handshake_deadline_ms, 1, 3600 * 1000},
+    };
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            opts.argc = argc - i - 1;
+            opts.argv = argv + i + 1;
+            break;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            opts.verbose = true;
+            continue;
+        }
+        if (strcmp(a, "--cache-dir") == 0 && i + 1 < argc) {
+            opts.cache_dir = argv[++i];
+            continue;
+        }
+        bool matched = false;
+        for (size_t f = 0; f < sizeof int_flags / sizeof int_flags[0]; f++) {
+            if (strcmp(a, int_flags[f].flag) != 0)
+                continue;
+            if (i + 1 >= argc ||
+                !parse_int(argv[++i], int_flags[f].min, int_flags[f].max, int_flags[f].value)) {
+                fprintf(stderr, "portal-host: %s needs a number from %d to %d\n", a,
+                        int_flags[f].min, int_flags[f].max);
+                return PORTAL_EXIT_USAGE;
+            }
+            matched = true;
+        }
+        if (matched)
+            continue;
+        if (a[0] == '-' || opts.wasm_path) {
+            fprintf(stderr, "portal-host: unknown argument %s (see --help)\n", a);
+            return PORTAL_EXIT_USAGE;
+        }
+        opts.wasm_path = a;
+    }
+    if (!opts.wasm_path) {
+        usage(stderr);
+        return PORTAL_EXIT_USAGE;
+    }
+    return portal_run(&opts);
+}

@@ -1,0 +1,516 @@
+/* module.c - check, translate (wasm2c), compile (cc -shared) and load an app, with a cache of
+ * compiled modules keyed by the SHA-256 of the wasm bytes and of everything that shapes the
+ * output (host import tables, module ABI, tool paths). */
+#include "module.h"
+
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../api/api.h"
+#include "linker.h"
+#include "spawn.h"
+#include "wasm_reader.h"
+
+#ifndef PORTAL_WASM2C
+#define PORTAL_WASM2C "wasm2c"
+#endif
+#ifndef PORTAL_CC
+#define PORTAL_CC "cc"
+#endif
+#define MAX_WASM_BYTES (64u << 20)
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static bool set_err(char *err, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool set_err(char *err, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, size, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        set_err(err, err_size, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    uint8_t *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            if (cap > MAX_WASM_BYTES + 1)
+                cap = MAX_WASM_BYTES + 1;
+            uint8_t *grown = realloc(buf, cap);
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                set_err(err, err_size, "out of memory reading %s", path);
+                return NULL;
+            }
+            buf = grown;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+        if (n > MAX_WASM_BYTES) {
+            free(buf);
+            fclose(f);
+            set_err(err, err_size, "%s is larger than %u bytes", path, MAX_WASM_BYTES);
+            return NULL;
+        }
+    }
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        set_err(err, err_size, "cannot read %s", path);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static bool write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return false;
+    bool ok = fwrite(data, 1, len, f) == len;
+    return fclose(f) == 0 && ok;
+}
+
+/* ---- cache key ---- */
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#define SHA256_STARTS mbedtls_sha256_starts
+#define SHA256_UPDATE mbedtls_sha256_update
+#define SHA256_FINISH mbedtls_sha256_finish
+#else
+#define SHA256_STARTS mbedtls_sha256_starts_ret
+#define SHA256_UPDATE mbedtls_sha256_update_ret
+#define SHA256_FINISH mbedtls_sha256_finish_ret
+#endif
+
+static void hash_text(mbedtls_sha256_context *ctx, const char *s)
+{
+    SHA256_UPDATE(ctx, (const unsigned char *)s, strlen(s) + 1);
+}
+
+static void cache_key(const uint8_t *wasm, size_t len, char hex[65])
+{
+    mbedtls_sha256_context ctx;
+    unsigned char digest[32];
+    mbedtls_sha256_init(&ctx);
+    SHA256_STARTS(&ctx, 0);
+    SHA256_UPDATE(&ctx, wasm, len);
+    char abi[64];
+    snprintf(abi, sizeof abi, "portal-module-abi-%d", PORTAL_MODULE_ABI);
+    hash_text(&ctx, abi);
+    hash_text(&ctx, PORTAL_WASM2C);
+    hash_text(&ctx, PORTAL_CC);
+    for (size_t i = 0; i < portal_imports_count; i++) {
+        hash_text(&ctx, portal_imports[i].module);
+        hash_text(&ctx, portal_imports[i].name);
+        hash_text(&ctx, portal_imports[i].wasm_type);
+    }
+    SHA256_FINISH(&ctx, digest);
+    mbedtls_sha256_free(&ctx);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+static bool make_dirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return false;
+        *p = '/';
+    }
+    return mkdir(buf, 0700) == 0 || errno == EEXIST;
+}
+
+static void default_cache_dir(char *out, size_t size)
+{
+    const char *env = getenv("PORTAL_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (env && *env)
+        snprintf(out, size, "%s", env);
+    else if (xdg && *xdg)
+        snprintf(out, size, "%s/portal-host", xdg);
+    else if (home && *home)
+        snprintf(out, size, "%s/.cache/portal-host", home);
+    else
+        snprintf(out, size, "/tmp/portal-host-cache-%d", (int)getuid());
+}
+
+/* ---- reading the wasm2c header ---- */
+
+/* The declaration line after `marker` in `header`, copied into out; false when absent. */
+static bool decl_after(const char *header, const char *marker, char *out, size_t size)
+{
+    const char *p = strstr(header, marker);
+    if (!p || !(p = strchr(p, '\n')))
+        return false;
+    p++;
+    const char *end = strchr(p, '\n');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n + 1 > size)
+        return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* Splits "RET SYM(T0, T1);" into its parts. */
+static bool split_decl(const char *decl, char *ret, char *sym, char *params, size_t size)
+{
+    const char *open = strchr(decl, '('), *close = strrchr(decl, ')');
+    if (!open || !close || close < open)
+        return false;
+    const char *s = open;
+    while (s > decl && (isalnum((unsigned char)s[-1]) || s[-1] == '_'))
+        s--;
+    size_t ret_len = (size_t)(s - decl), sym_len = (size_t)(open - s),
+           par_len = (size_t)(close - open - 1);
+    if (sym_len == 0 || ret_len >= size || sym_len >= size || par_len >= size)
+        return false;
+    memcpy(ret, decl, ret_len);
+    ret[ret_len] = '\0';
+    memcpy(sym, s, sym_len);
+    sym[sym_len] = '\0';
+    memcpy(params, open + 1, par_len);
+    params[par_len] = '\0';
+    return true;
+}
+
+static void c_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || c == '_' || c == '.' || c == '-')
+            fputc(c, f);
+        else
+            fprintf(f, "\\%03o", c);
+    }
+    fputc('"', f);
+}
+
+static bool write_stub(FILE *f, const char *header, const wasm_import *im)
+{
+    char marker[1024], decl[2048], ret[2048], sym[2048], params[2048];
+    snprintf(marker, sizeof marker, "/* import: '%s' '%s' */", im->module, im->name);
+    if (!decl_after(header, marker, decl, sizeof decl) ||
+        !split_decl(decl, ret, sym, params, sizeof ret))
+        return false;
+    fprintf(f, "__attribute__((visibility(\"hidden\"))) %s%s(", ret, sym);
+    int index = 0;
+    for (char *tok = strtok(params, ","); tok; tok = strtok(NULL, ","), index++) {
+        while (*tok == ' ')
+            tok++;
+        fprintf(f, "%s%s p%d", index ? ", " : "", tok, index);
+    }
+    fprintf(f, ")\n{\n    portal_host_unlinked(p0, ");
+    c_string(f, im->module);
+    fputs(", ", f);
+    c_string(f, im->name);
+    fputs(");\n}\n", f);
+    return true;
+}
+
+/* Writes entry.c: the entry points the host looks up, and trapping stubs for unlinked imports. */
+static bool write_entry(const char *path, const char *header, const wasm_module_info *info,
+                        const portal_link_report *report, char *err, size_t err_size)
+{
+    struct {
+        const char *export_name, *field;
+    } exports[] = {{"memory", "memory"},
+                   {"_start", "start"},
+                   {"portalContractVersion", "contract_version"},
+                   {"portalMicroTaskStep", "microtask_step"},
+                   {"portalAlloc", "alloc"},
+                   {"portalFree", "free"},
+                   {"ppShutdown", "shutdown"}};
+    char decl[2048], ret[2048], sym[2048], params[2048];
+    if (!decl_after(header, "void Z_app_init_module(void);", decl, sizeof decl) ||
+        !strstr(header, "void Z_app_instantiate(")) {
+        return set_err(err, err_size, "unexpected wasm2c output (no Z_app_instantiate)");
+    }
+    const char *inst = strstr(header, "void Z_app_instantiate(");
+    const char *inst_end = strchr(inst, ';');
+    int host_args = 0;
+    for (const char *p = inst; p < inst_end; p++)
+        host_args += *p == ',';
+
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return set_err(err, err_size, "cannot write %s: %s", path, strerror(errno));
+    fputs("/* generated by portal-host: entry points and unlinked-import stubs */\n"
+          "#include <stddef.h>\n#include \"app.h\"\n"
+          "#define ENTRY __attribute__((visibility(\"default\")))\n"
+          "_Noreturn void portal_host_unlinked(void *instance, const char *module, const char "
+          "*name);\n"
+          "ENTRY size_t portal_entry_instance_size(void) { return sizeof(Z_app_instance_t); }\n"
+          "ENTRY void portal_entry_init_module(void) { Z_app_init_module(); }\n"
+          "ENTRY void portal_entry_free_instance(void *i) { Z_app_free(i); }\n"
+          "ENTRY void portal_entry_instantiate(void *i, void *h) { (void)h; Z_app_instantiate(i",
+          f);
+    for (int i = 0; i < host_args; i++)
+        fputs(", h", f);
+    fputs("); }\n", f);
+    for (size_t i = 0; i < sizeof exports / sizeof exports[0]; i++) {
+        if (!wasm_find_export(info, exports[i].export_name))
+            continue;
+        char marker[256];
+        snprintf(marker, sizeof marker, "/* export: '%s' */", exports[i].export_name);
+        if (!decl_after(header, marker, decl, sizeof decl) ||
+            !split_decl(decl, ret, sym, params, sizeof ret)) {
+            fclose(f);
+            return set_err(err, err_size, "unexpected wasm2c output for export %s",
+                           exports[i].export_name);
+        }
+        const char *field = exports[i].field;
+        if (strcmp(field, "memory") == 0)
+            fprintf(f, "ENTRY void *portal_entry_memory(void *i) { return %s(i); }\n", sym);
+        else if (strcmp(field, "microtask_step") == 0)
+            fprintf(f, "ENTRY u64 portal_entry_microtask_step(void *i, u32 h, u32 n) "
+                       "{ return %s(i, h, n); }\n", sym);
+        else if (strcmp(field, "alloc") == 0)
+            fprintf(f, "ENTRY u32 portal_entry_alloc(void *i, u32 n) { return %s(i, n); }\n", sym);
+        else if (strcmp(field, "free") == 0)
+            fprintf(f, "ENTRY void portal_entry_free(void *i, u32 p, u32 n) { %s(i, p, n); }\n",
+                    sym);
+        else if (strcmp(field, "contract_version") == 0)
+            fprintf(f, "ENTRY u32 portal_entry_contract_version(void *i) { return %s(i); }\n", sym);
+        else
+            fprintf(f, "ENTRY void portal_entry_%s(void *i) { %s(i); }\n", field, sym);
+    }
+    for (unsigned i = 0; i < report->unlinked_count; i++) {
+        const wasm_import *im = &info->imports[report->unlinked[i]];
+        if (!write_stub(f, header, im)) {
+            fclose(f);
+            return set_err(err, err_size, "cannot find wasm2c declaration of import %s.%s",
+                           im->module, im->name);
+        }
+    }
+    if (fclose(f) != 0)
+        return set_err(err, err_size, "cannot write %s", path);
+    return true;
+}
+
+static char *slurp_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s) {
+        size_t got = fread(s, 1, (size_t)n, f);
+        s[got] = '\0';
+    }
+    fclose(f);
+    return s;
+}
+
+static void remove_tree(const char *dir, const char *const files[], size_t count)
+{
+    char path[4200];
+    for (size_t i = 0; i < count; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* Tool output (first lines) for an error message. */
+static void tool_error(const char *log_path, const char *what, char *err, size_t err_size)
+{
+    char *log = slurp_text(log_path);
+    set_err(err, err_size, "%s failed: %.1500s", what, log && *log ? log : "(no output)");
+    free(log);
+}
+
+static bool compile_module(const uint8_t *wasm, size_t len, const wasm_module_info *info,
+                           const portal_link_report *report, const char *cache_dir,
+                           const char *key, const char *so_path, char *err, size_t err_size)
+{
+    char dir[4096], p_wasm[4200], p_c[4200], p_h[4200], p_entry[4200], p_so[4200], p_log[4200];
+    snprintf(dir, sizeof dir, "%s/build-%.16s-%d", cache_dir, key, (int)getpid());
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return set_err(err, err_size, "cannot create %s: %s", dir, strerror(errno));
+    snprintf(p_wasm, sizeof p_wasm, "%s/app.wasm", dir);
+    snprintf(p_c, sizeof p_c, "%s/app.c", dir);
+    snprintf(p_h, sizeof p_h, "%s/app.h", dir);
+    snprintf(p_entry, sizeof p_entry, "%s/entry.c", dir);
+    snprintf(p_so, sizeof p_so, "%s/app.so", dir);
+    snprintf(p_log, sizeof p_log, "%s/tool.log", dir);
+    static const char *const files[] = {"app.wasm", "app.c", "app.h", "entry.c", "app.so",
+                                        "tool.log"};
+    bool ok = false;
+    char *header = NULL;
+    if (!write_file(p_wasm, wasm, len)) {
+        set_err(err, err_size, "cannot write %s", p_wasm);
+        goto out;
+    }
+    char *w2c_argv[] = {PORTAL_WASM2C, p_wasm, "-n", "app", "-o", p_c, NULL};
+    if (!portal_spawn_wait(w2c_argv, p_log)) {
+        tool_error(p_log, "invalid module: wasm2c", err, err_size);
+        goto out;
+    }
+    header = slurp_text(p_h);
+    if (!header) {
+        set_err(err, err_size, "wasm2c wrote no header");
+        goto out;
+    }
+    if (!write_entry(p_entry, header, info, report, err, err_size))
+        goto out;
+    char *cc_argv[] = {PORTAL_CC, "-shared", "-fPIC", "-O2", "-fvisibility=hidden", "-w",
+                       "-fno-strict-aliasing", "-o", p_so, p_c, p_entry, NULL};
+    if (!portal_spawn_wait(cc_argv, p_log)) {
+        tool_error(p_log, "compiling the module", err, err_size);
+        goto out;
+    }
+    if (rename(p_so, so_path) != 0) {
+        set_err(err, err_size, "cannot store %s: %s", so_path, strerror(errno));
+        goto out;
+    }
+    ok = true;
+out:
+    free(header);
+    remove_tree(dir, files, sizeof files / sizeof files[0]);
+    return ok;
+}
+
+static bool resolve_entry(portal_module *mod, char *err, size_t err_size)
+{
+    static portal_module_entry entry;
+    void *dl = mod->dl;
+#define LOOKUP(field, required)                                                                    \
+    do {                                                                                           \
+        void *sym = dlsym(dl, "portal_entry_" #field);                                             \
+        if (!sym && (required))                                                                    \
+            return set_err(err, err_size, "compiled module lacks portal_entry_" #field);           \
+        memcpy(&entry.field, &sym, sizeof sym);                                                    \
+    } while (0)
+    size_t (*size_fn)(void) = NULL;
+    void *size_sym = dlsym(dl, "portal_entry_instance_size");
+    if (!size_sym)
+        return set_err(err, err_size, "compiled module lacks portal_entry_instance_size");
+    memcpy(&size_fn, &size_sym, sizeof size_sym);
+    entry.abi = PORTAL_MODULE_ABI;
+    entry.instance_size = size_fn();
+    LOOKUP(init_module, true);
+    LOOKUP(instantiate, true);
+    LOOKUP(free_instance, true);
+    LOOKUP(memory, true);
+    LOOKUP(start, true);
+    LOOKUP(contract_version, true);
+    LOOKUP(microtask_step, true);
+    LOOKUP(alloc, true);
+    LOOKUP(free, true);
+    LOOKUP(shutdown, false);
+#undef LOOKUP
+    mod->entry = &entry;
+    return true;
+}
+
+bool portal_module_load(const char *wasm_path, const portal_module_options *opts,
+                        portal_module *mod, char *err, size_t err_size)
+{
+    double t0 = now_ms();
+    memset(mod, 0, sizeof *mod);
+    size_t len = 0;
+    uint8_t *wasm = read_file(wasm_path, &len, err, err_size);
+    if (!wasm)
+        return false;
+    wasm_module_info info;
+    char why[512];
+    if (!wasm_reader_parse(wasm, len, &info, why, sizeof why)) {
+        free(wasm);
+        return set_err(err, err_size, "%s is not a valid WebAssembly module: %s", wasm_path, why);
+    }
+    portal_link_report report;
+    bool ok = false;
+    if (!portal_link_check(&info, &report, why, sizeof why)) {
+        set_err(err, err_size, "%s cannot run here: %s", wasm_path, why);
+        goto out_info;
+    }
+    if (report.warning)
+        fprintf(stderr, "portal-host: %s\n", report.warning);
+
+    char cache_dir[3000], key[65];
+    if (opts && opts->cache_dir)
+        snprintf(cache_dir, sizeof cache_dir, "%s", opts->cache_dir);
+    else
+        default_cache_dir(cache_dir, sizeof cache_dir);
+    if (!make_dirs(cache_dir)) {
+        set_err(err, err_size, "cannot create cache directory %s: %s", cache_dir, strerror(errno));
+        goto out_report;
+    }
+    cache_key(wasm, len, key);
+    snprintf(mod->so_path, sizeof mod->so_path, "%s/%s.so", cache_dir, key);
+    mod->from_cache = access(mod->so_path, R_OK) == 0;
+    if (!mod->from_cache &&
+        !compile_module(wasm, len, &info, &report, cache_dir, key, mod->so_path, err, err_size))
+        goto out_report;
+    mod->dl = dlopen(mod->so_path, RTLD_NOW | RTLD_LOCAL);
+    if (!mod->dl) {
+        set_err(err, err_size, "cannot load compiled module %s: %s", mod->so_path, dlerror());
+        goto out_report;
+    }
+    if (!resolve_entry(mod, err, err_size)) {
+        dlclose(mod->dl);
+        mod->dl = NULL;
+        goto out_report;
+    }
+    mod->prepare_ms = now_ms() - t0;
+    if (opts && opts->verbose)
+        fprintf(stderr, "portal-host: module %s %s in %.1f ms (%s)\n", wasm_path,
+                mod->from_cache ? "loaded from cache" : "compiled", mod->prepare_ms, mod->so_path);
+    ok = true;
+out_report:
+    portal_link_report_free(&report);
+out_info:
+    wasm_module_info_free(&info);
+    free(wasm);
+    return ok;
+}
+
+void portal_module_unload(portal_module *mod)
+{
+    if (mod->dl)
+        dlclose(mod->dl);
+    mod->dl = NULL;
+    mod->entry = NULL;
+}

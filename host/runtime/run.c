@@ -1,0 +1,292 @@
+/* run.c - the app lifecycle on the desktop (CONTRACT.md 5): load and check the module,
+ * instantiate, check portalContractVersion, run _start once, then the microtask loop until no task
+ * is left or the app exits; SIGINT/SIGTERM call ppShutdown; teardown closes everything. */
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wasm-rt.h>
+
+#include "../platform/platform.h"
+#include "../tls/tls.h"
+#include "module.h"
+#include "rt.h"
+
+/* wasm2c's runtime (libwasm-rt-impl) longjmps here from wasm_rt_trap. */
+extern sigjmp_buf wasm_rt_jmp_buf;
+
+static int signal_pipe[2] = {-1, -1};
+static volatile sig_atomic_t signal_seen;
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    if (signal_seen) {
+        /* A second signal while the app does not react: leave at once. */
+        static const char msg[] = "portal-host: second signal, exiting\n";
+        ssize_t ignored = write(2, msg, sizeof msg - 1);
+        (void)ignored;
+        _exit(128 + sig);
+    }
+    signal_seen = sig;
+    char byte = 1;
+    ssize_t ignored = write(signal_pipe[1], &byte, 1);
+    (void)ignored;
+    errno = saved;
+}
+
+static bool install_signals(void)
+{
+    if (signal_pipe[0] < 0 && pipe(signal_pipe) != 0)
+        return false;
+    for (int i = 0; i < 2; i++) {
+        fcntl(signal_pipe[i], F_SETFL, O_NONBLOCK);
+        fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return true;
+}
+
+static void uninstall_signals(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    for (int i = 0; i < 2; i++) {
+        if (signal_pipe[i] >= 0)
+            close(signal_pipe[i]);
+        signal_pipe[i] = -1;
+    }
+}
+
+void portal_rt_wait(portal_rt *rt, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : portal_platform_now_ms() + timeout_ms;
+    for (;;) {
+        if (signal_seen) {
+            rt->shutdown_requested = true;
+            return;
+        }
+        int wait = -1;
+        if (deadline >= 0) {
+            int64_t left = deadline - portal_platform_now_ms();
+            wait = left > 0 ? (int)left : 0;
+        }
+        int tls_wait = portal_tls_next_deadline_ms(&rt->app);
+        if (tls_wait >= 0 && (wait < 0 || tls_wait < wait))
+            wait = tls_wait;
+        struct pollfd fds[1 + 256];
+        fds[0].fd = signal_pipe[0];
+        fds[0].events = POLLIN;
+        int n = 1 + portal_tls_poll_fill(&rt->app, fds + 1, 256);
+        int ready = poll(fds, (nfds_t)n, wait);
+        if (ready > 0 && (fds[0].revents & POLLIN)) {
+            char drain[16];
+            while (read(signal_pipe[0], drain, sizeof drain) > 0) {
+            }
+        }
+        if (n > 1)
+            portal_tls_poll_service(&rt->app);
+        if (deadline >= 0 && portal_platform_now_ms() >= deadline)
+            return;
+        if (ready < 0 && errno != EINTR)
+            return;
+    }
+}
+
+/* ---- calling into the app, catching traps ---- */
+
+typedef struct app_call {
+    const portal_module_entry *entry;
+    void *instance;
+    int32_t handle, now;
+    uint64_t result;
+} app_call;
+
+typedef void (*call_fn)(app_call *call);
+
+static const char *trap_name(int code)
+{
+    switch (code) {
+    case WASM_RT_TRAP_OOB: return "out of bounds memory access";
+    case WASM_RT_TRAP_INT_OVERFLOW: return "integer overflow";
+    case WASM_RT_TRAP_DIV_BY_ZERO: return "integer divide by zero";
+    case WASM_RT_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
+    case WASM_RT_TRAP_UNREACHABLE: return "unreachable executed";
+    case WASM_RT_TRAP_CALL_INDIRECT: return "indirect call to a null or mistyped function";
+    case WASM_RT_TRAP_EXHAUSTION: return "call stack exhausted";
+    default: return "unknown trap";
+    }
+}
+
+/* Returns true when the call returned normally. A proc_exit is not a trap: it sets
+ * rt->exit_requested and returns false with rt->trap_message empty. */
+static bool call_app(portal_rt *rt, call_fn fn, app_call *call, const char *what)
+{
+    rt->trap_message[0] = '\0';
+    rt->exiting_by_proc_exit = false;
+    int code = sigsetjmp(wasm_rt_jmp_buf, 1);
+    if (code == 0) {
+        fn(call);
+        return true;
+    }
+    if (rt->exiting_by_proc_exit)
+        return false;
+    fprintf(stderr, "portal-host: app trapped in %s: %s\n", what,
+            rt->trap_message[0] ? rt->trap_message : trap_name(code));
+    fflush(stderr);
+    if (!rt->trap_message[0])
+        snprintf(rt->trap_message, sizeof rt->trap_message, "%s", trap_name(code));
+    return false;
+}
+
+static void do_contract(app_call *c) { c->result = c->entry->contract_version(c->instance); }
+static void do_start(app_call *c) { c->entry->start(c->instance); }
+static void do_shutdown(app_call *c) { c->entry->shutdown(c->instance); }
+static void do_step(app_call *c)
+{
+    c->result = c->entry->microtask_step(c->instance, (uint32_t)c->handle, (uint32_t)c->now);
+}
+
+typedef struct step_ctx {
+    portal_rt *rt;
+    app_call *call;
+    bool trapped;
+} step_ctx;
+
+static bool step_task(void *ctx, int32_t handle, int32_t now_ms, int64_t *action)
+{
+    step_ctx *s = ctx;
+    s->call->handle = handle;
+    s->call->now = now_ms;
+    if (!call_app(s->rt, do_step, s->call, "portalMicroTaskStep")) {
+        s->trapped = !s->rt->exiting_by_proc_exit;
+        return false;
+    }
+    *action = (int64_t)s->call->result;
+    fflush(stdout);
+    return true;
+}
+
+static bool ended(const portal_rt *rt)
+{
+    return rt->exit_requested || rt->shutdown_requested;
+}
+
+int portal_run(const portal_run_options *opts)
+{
+    char err[2048];
+    portal_module mod;
+    portal_module_options mod_opts = {opts->cache_dir, opts->verbose};
+    if (!portal_module_load(opts->wasm_path, &mod_opts, &mod, err, sizeof err)) {
+        fprintf(stderr, "portal-host: %s\n", err);
+        return PORTAL_EXIT_HOST_ERROR;
+    }
+    const portal_module_entry *entry = mod.entry;
+    portal_rt *rt = calloc(1, sizeof *rt);
+    void *instance = calloc(1, entry->instance_size);
+    char **argv = calloc((size_t)opts->argc + 2, sizeof *argv);
+    if (!rt || !instance || !argv || !portal_app_init(&rt->app, &opts->limits) ||
+        !install_signals()) {
+        fprintf(stderr, "portal-host: out of memory\n");
+        free(rt);
+        free(instance);
+        free(argv);
+        portal_module_unload(&mod);
+        return PORTAL_EXIT_HOST_ERROR;
+    }
+    argv[0] = "app";
+    for (int i = 0; i < opts->argc; i++)
+        argv[i + 1] = opts->argv[i];
+    rt->argc = opts->argc + 1;
+    rt->argv = argv;
+    portal_microtasks_init(&rt->tasks);
+
+    int status = 0;
+    bool instantiated = false;
+    app_call call = {entry, instance, 0, 0, 0};
+    wasm_rt_init();
+    entry->init_module();
+    /* wasm2c's instantiate takes the host instance; wrap it so a trap in data init is caught. */
+    {
+        int code = sigsetjmp(wasm_rt_jmp_buf, 1);
+        if (code == 0) {
+            entry->instantiate(instance, rt);
+            instantiated = true;
+        } else {
+            fprintf(stderr, "portal-host: instantiation trapped: %s\n", trap_name(code));
+            status = PORTAL_EXIT_HOST_ERROR;
+        }
+    }
+    if (instantiated) {
+        rt->memory = entry->memory(instance);
+        if (!call_app(rt, do_contract, &call, "portalContractVersion")) {
+            status = PORTAL_EXIT_HOST_ERROR;
+        } else if ((uint32_t)call.result != 1) {
+            fprintf(stderr, "portal-host: portalContractVersion() returned %u, this host speaks 1\n",
+                    (unsigned)call.result);
+            status = PORTAL_EXIT_HOST_ERROR;
+        }
+    }
+    bool trapped = false;
+    if (instantiated && status == 0) {
+        if (!call_app(rt, do_start, &call, "_start"))
+            trapped = !rt->exiting_by_proc_exit;
+        fflush(stdout);
+        if (rt->exiting_by_proc_exit) {
+            /* proc_exit from _start: 0 counts as a normal return (the app lives on), anything
+             * else is a failed start, as upstream. */
+            if (rt->exit_code != 0)
+                status = rt->exit_code;
+            rt->exit_requested = rt->exiting_by_proc_exit = false;
+        }
+        step_ctx sctx = {rt, &call, false};
+        while (!trapped && status == 0 && !ended(rt) && portal_microtasks_any(&rt->tasks)) {
+            uint32_t now = (uint32_t)portal_platform_now_ms();
+            int32_t wait = portal_microtasks_wait_ms(&rt->tasks, now);
+            if (wait > 0) {
+                portal_rt_wait(rt, wait);
+                continue;
+            }
+            if (portal_microtasks_run_due(&rt->tasks, now, step_task, &sctx) < 0)
+                trapped = sctx.trapped;
+            if (signal_seen)
+                rt->shutdown_requested = true;
+        }
+        if (trapped) {
+            status = PORTAL_EXIT_TRAP;
+        } else if (rt->exiting_by_proc_exit) {
+            status = rt->exit_code; /* proc_exit ends the app at once, without ppShutdown */
+        } else if (status == 0 && entry->shutdown && ended(rt)) {
+            if (opts->verbose)
+                fprintf(stderr, "portal-host: calling ppShutdown\n");
+            if (!call_app(rt, do_shutdown, &call, "ppShutdown"))
+                status = rt->exiting_by_proc_exit ? rt->exit_code : PORTAL_EXIT_TRAP;
+            fflush(stdout);
+        }
+        if (status == 0 && rt->exit_requested)
+            status = rt->exit_code;
+    }
+    fflush(stdout);
+    portal_app_teardown(&rt->app);
+    if (instantiated)
+        entry->free_instance(instance);
+    uninstall_signals();
+    free(instance);
+    free(argv);
+    free(rt);
+    portal_module_unload(&mod);
+    return status;
+}

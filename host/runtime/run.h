@@ -1,0 +1,31 @@
+/* run.h - running one app: load, instantiate, _start, the event loop, shutdown, teardown. */
+#ifndef PORTAL_RUN_H
+#define PORTAL_RUN_H
+
+#include <stdbool.h>
+
+#include "../core/app.h"
+
+struct portal_rt;
+
+/* Process exit codes of portal-host besides the app's own exit code. */
+#define PORTAL_EXIT_USAGE 2
+#define PORTAL_EXIT_HOST_ERROR 125 /* the module could not be loaded or started */
+#define PORTAL_EXIT_TRAP 134       /* the app trapped */
+
+typedef struct portal_run_options {
+    const char *wasm_path;
+    int argc; /* app arguments after "--" */
+    char **argv;
+    const char *cache_dir;
+    bool verbose;
+    portal_limits limits;
+} portal_run_options;
+
+int portal_run(const portal_run_options *opts);
+
+/* Waits up to timeout_ms (< 0 forever) while keeping host work going (pending TLS handshakes)
+ * and watching for SIGINT/SIGTERM. Returns early when a shutdown was requested. */
+void portal_rt_wait(struct portal_rt *rt, int timeout_ms);
+
+#endif

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# setup.sh - installs what the build and the tests need on Debian 12, only what is missing.
+# Idempotent and fast when everything is present (one dpkg query, no network).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config      # native toolchain
+  clang lld wasi-libc libclang-rt-14-dev-wasm32   # wasm32-wasi apps
+  wabt                                  # wasm2c + wasm-rt-impl (portal-host's engine)
+  libmbedtls-dev                        # TLS
+  openssl                               # certificates + s_client in tests
+  socat procps iproute2                 # test peers and process/fd inspection
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

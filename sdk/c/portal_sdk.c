@@ -1,0 +1,121 @@
+/* portal_sdk.c - the one source file every C app links: the required exports
+ * (portalContractVersion, portalMicroTaskStep, portalAlloc, portalFree), ppShutdown, the task
+ * dispatcher behind pp_task_start, and _start for the reactor build model.
+ *
+ * Why reactor: in a WASI *command* module the linker wraps every export in __wasm_call_ctors /
+ * __wasm_call_dtors, so constructors and atexit handlers would run again on each microtask step.
+ * Built with -mexec-model=reactor, exports are not wrapped; this _start runs the constructors
+ * and main exactly once, and the instance stays alive for the host to call back. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "portal/microtask.h"
+#include "portal/portal.h"
+
+extern void __wasm_call_ctors(void);
+/* wasi-libc: collects argv from WASI and calls main (whatever its signature). */
+extern int __main_void(void);
+
+#define PP_EXPORT(name) __attribute__((export_name(#name)))
+
+static int started;
+
+PP_EXPORT(_start) void pp_sdk_start(void)
+{
+    if (started)
+        __builtin_trap(); /* the host runs _start once; a second entry is a bug */
+    started = 1;
+    __wasm_call_ctors();
+    int code = __main_void();
+    fflush(stdout);
+    fflush(stderr);
+    if (code != 0)
+        exit(code); /* atexit handlers, then proc_exit: a failed start, as upstream */
+}
+
+PP_EXPORT(portalContractVersion) int32_t pp_sdk_contract_version(void)
+{
+    return 1;
+}
+
+PP_EXPORT(portalAlloc) int32_t pp_sdk_alloc(int32_t len)
+{
+    if (len <= 0)
+        return 0;
+    return (int32_t)(uintptr_t)malloc((size_t)len);
+}
+
+PP_EXPORT(portalFree) void pp_sdk_free(int32_t ptr, int32_t len)
+{
+    (void)len;
+    free((void *)(uintptr_t)ptr);
+}
+
+/* ---- task dispatcher ---- */
+
+#define PP_MAX_TASKS 64
+
+typedef struct pp_task {
+    int32_t handle; /* 0 = free */
+    pp_task_fn fn;
+    void *user;
+} pp_task;
+
+static pp_task tasks[PP_MAX_TASKS];
+
+int32_t pp_task_start(int32_t start_after_ms, int32_t period_ms, pp_task_fn fn, void *user)
+{
+    pp_task *slot = NULL;
+    for (int i = 0; i < PP_MAX_TASKS && !slot; i++)
+        if (tasks[i].handle == 0)
+            slot = &tasks[i];
+    if (!slot || !fn)
+        return PP_ERR_INVALID_ARGUMENT;
+    int32_t handle = microtaskStart(start_after_ms, period_ms, 0);
+    if (handle > 0) {
+        slot->handle = handle;
+        slot->fn = fn;
+        slot->user = user;
+    }
+    return handle;
+}
+
+static pp_task *find_task(int32_t handle)
+{
+    for (int i = 0; i < PP_MAX_TASKS; i++)
+        if (tasks[i].handle == handle)
+            return &tasks[i];
+    return NULL;
+}
+
+int32_t pp_task_cancel(int32_t handle)
+{
+    pp_task *t = handle > 0 ? find_task(handle) : NULL;
+    if (t)
+        t->handle = 0;
+    return microtaskCancel(handle);
+}
+
+PP_EXPORT(portalMicroTaskStep) int64_t pp_sdk_microtask_step(int32_t handle, int32_t now_ms)
+{
+    pp_task *t = find_task(handle);
+    if (!t)
+        return pp_done(); /* a task this app did not register: let the host drop it */
+    pp_action action = t->fn(t->user, handle, now_ms);
+    if ((uint64_t)action >> 32 == 0) {
+        t = find_task(handle); /* the task may have cancelled itself */
+        if (t)
+            t->handle = 0;
+    }
+    fflush(stdout);
+    return action;
+}
+
+PP_EXPORT(ppShutdown) void pp_sdk_shutdown(void)
+{
+    if (pp_on_shutdown)
+        pp_on_shutdown();
+    fflush(stdout);
+    fflush(stderr);
+}

@@ -1,0 +1,51 @@
+/* testlib.h - minimal checks for the native unit tests: count failures, print the place. */
+#ifndef PORTAL_TESTLIB_H
+#define PORTAL_TESTLIB_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int testlib_failed, testlib_passed;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            testlib_passed++;                                                                      \
+        } else {                                                                                   \
+            testlib_failed++;                                                                      \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_EQ_INT(a, b)                                                                         \
+    do {                                                                                           \
+        long long va_ = (long long)(a), vb_ = (long long)(b);                                      \
+        if (va_ == vb_) {                                                                          \
+            testlib_passed++;                                                                      \
+        } else {                                                                                   \
+            testlib_failed++;                                                                      \
+            fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, #a, #b,  \
+                    va_, vb_);                                                                     \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *sa_ = (a), *sb_ = (b);                                                         \
+        if (sa_ && sb_ && strcmp(sa_, sb_) == 0) {                                                 \
+            testlib_passed++;                                                                      \
+        } else {                                                                                   \
+            testlib_failed++;                                                                      \
+            fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, __LINE__, #a,  \
+                    #b, sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                               \
+        }                                                                                          \
+    } while (0)
+
+/* Prints the plain summary line and returns the process exit code. */
+static inline int testlib_finish(void)
+{
+    printf("%d passed, %d failed\n", testlib_passed, testlib_failed);
+    return testlib_failed ? 1 : 0;
+}
+
+#endif
