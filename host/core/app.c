@@ -60,5 +60,5 @@ void portal_log(portal_app *app, portal_log_level level, const char *fmt, ...)
         return;
     }
     static const char tags[] = {'I', 'W', 'E'};
-    fprintf(stderr, "%c portal: %s\n", tags[level], line);
+    fprintf(stderr, "%c %s\n", tags[level], line);
 }

@@ -1,9 +1,11 @@
 /* run.c - the app lifecycle on the desktop (CONTRACT.md 5): load and check the module,
  * instantiate, check portalContractVersion, run _start once, then the microtask loop until no task
  * is left or the app exits; SIGINT/SIGTERM call ppShutdown; teardown closes everything. */
+#define _GNU_SOURCE /* pthread_getattr_np */
 #include "run.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -104,6 +106,52 @@ void portal_rt_wait(portal_rt *rt, int timeout_ms)
         if (ready < 0 && errno != EINTR)
             return;
     }
+}
+
+/* ---- telling memory faults from stack exhaustion from host bugs ----
+ * wasm2c (signal-handler mode) reserves 8 GiB per linear memory, so an out-of-bounds access
+ * faults inside that reservation; deep recursion faults in the guard area below this thread's
+ * stack. libwasm-rt-impl reports both as "out of bounds", and would report a genuine host bug the
+ * same way. This handler (on the alternate stack wasm_rt_init set up) names the first two
+ * precisely and lets anything else crash loudly with the default action. */
+#define WASM_MEMORY_RESERVATION (UINT64_C(8) << 30)
+static uintptr_t fault_memory_base;
+static uintptr_t stack_low, stack_high;
+
+static void on_fault(int sig, siginfo_t *info, void *uctx)
+{
+    (void)uctx;
+    uintptr_t addr = (uintptr_t)info->si_addr;
+    if (fault_memory_base && addr >= fault_memory_base &&
+        addr - fault_memory_base < WASM_MEMORY_RESERVATION)
+        wasm_rt_trap(WASM_RT_TRAP_OOB);
+    if (stack_high && addr >= stack_low && addr < stack_high)
+        wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_fault_handler(portal_rt *rt)
+{
+    fault_memory_base = (uintptr_t)portal_rt_memory_base(rt);
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+            /* the guard area lies below the lowest stack address */
+            stack_low = (uintptr_t)addr - (UINT64_C(1) << 20);
+            stack_high = (uintptr_t)addr + size;
+        }
+        pthread_attr_destroy(&attr);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
 }
 
 /* ---- calling into the app, catching traps ---- */
@@ -232,6 +280,7 @@ int portal_run(const portal_run_options *opts)
     }
     if (instantiated) {
         rt->memory = entry->memory(instance);
+        install_fault_handler(rt);
         if (!call_app(rt, do_contract, &call, "portalContractVersion")) {
             status = PORTAL_EXIT_HOST_ERROR;
         } else if ((uint32_t)call.result != 1) {

@@ -27,6 +27,7 @@ static bool fail(reader *r, const char *fmt, ...)
 
 static bool read_u8(reader *r, uint8_t *out)
 {
+    *out = 0;
     if (r->failed || r->p >= r->end)
         return fail(r, "unexpected end of module");
     *out = *r->p++;
@@ -36,6 +37,7 @@ static bool read_u8(reader *r, uint8_t *out)
 static bool read_u32(reader *r, uint32_t *out)
 {
     uint32_t value = 0;
+    *out = 0;
     for (int shift = 0; shift < 35; shift += 7) {
         uint8_t byte;
         if (!read_u8(r, &byte))
@@ -242,7 +244,7 @@ static bool read_functions(reader *r, const wasm_module_info *info, func_space *
         return fail(r, "function count %u exceeds section size", n);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t index;
-        const char *type;
+        const char *type = NULL;
         if (!read_u32(r, &index) || !func_type(r, info, index, &type) || !add_func(r, fs, type))
             return false;
     }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# test_runtime.sh - portal-host itself: running an app, the compile cache, exit codes, every trap
+# kind, unlinked and mistyped imports, refusal of corrupt files, SIGTERM -> ppShutdown.
+source "$(dirname "$0")/lib.sh"
+HOST=$PORTAL_HOST
+CACHE="$WORK/cache"
+run() { timeout 120 "$HOST" run --cache-dir "$CACHE" "$@"; }
+
+# --help and usage errors
+"$HOST" --help > "$WORK/help" 2>&1
+check "--help exits 0 and explains run" contains "$WORK/help" "usage: portal-host run APP.wasm"
+"$HOST" > /dev/null 2>&1; check "no arguments is a usage error (2)" test $? -eq 2
+"$HOST" run "$PORTAL_APPS/hello.wasm" --bogus > /dev/null 2>&1
+check "unknown flag is a usage error (2)" test $? -eq 2
+
+# first run compiles, second run comes from the cache
+run -v "$PORTAL_APPS/hello.wasm" -- 50 > "$WORK/h1.out" 2> "$WORK/h1.err"
+check "hello exits 0 after exitApp" test $? -eq 0
+check "hello was compiled on the first run" contains "$WORK/h1.err" "compiled in"
+check "hello logged five ticks" contains "$WORK/h1.err" "tick 5 at"
+check "exitApp leads to ppShutdown" contains "$WORK/h1.err" "shutdown after 5 ticks"
+ticks=$(grep -o 'tick [0-9]* at [0-9]*' "$WORK/h1.err" | awk '{print $4}')
+first=$(echo "$ticks" | head -1); last=$(echo "$ticks" | tail -1)
+span=$((last - first))
+check "periodic task: 4 periods of 50 ms took ${span} ms (200..400)" test "$span" -ge 195 -a "$span" -le 400
+run -v "$PORTAL_APPS/hello.wasm" -- 50 > /dev/null 2> "$WORK/h2.err"
+check "second run loads from the cache" contains "$WORK/h2.err" "loaded from cache"
+c1=$(grep -o 'compiled in [0-9.]*' "$WORK/h1.err" | awk '{print $3}')
+c2=$(grep -o 'loaded from cache in [0-9.]*' "$WORK/h2.err" | awk '{print $5}')
+echo "     start times: first run ${c1} ms (wasm2c + cc), cached ${c2} ms"
+check "cached start is faster than compiling" awk -v a="$c1" -v b="$c2" 'BEGIN{exit !(b < a)}'
+
+# every trap kind: message names it, exit 134, no crash
+trap_case() { # arg expected-text
+    run "$PORTAL_APPS/traps.wasm" -- "$1" > "$WORK/t.out" 2> "$WORK/t.err"
+    local rc=$?
+    check "trap $1: exit 134 (got $rc)" test $rc -eq 134
+    check "trap $1: message '$2'" contains "$WORK/t.err" "$2"
+}
+trap_case oob "app trapped in _start: out of bounds memory access"
+trap_case unreachable "unreachable executed"
+trap_case stack "call stack exhausted"
+trap_case shadow-stack "out of bounds memory access"
+trap_case divzero "integer divide by zero"
+trap_case indirect "indirect call"
+trap_case lasterr-oob "out of bounds memory access: portal.lastErrorMessage argument out"
+trap_case string-oob "portal_log.logInfo argument msg"
+trap_case unlinked "unlinked import portal_missing.doesNotExist"
+trap_case mistyped "unlinked import portal.millis"
+trap_case step-oob "app trapped in portalMicroTaskStep: out of bounds memory access"
+check "unlinked import traps only when called" contains "$WORK/t.out" "in step"
+
+run "$PORTAL_APPS/traps.wasm" -- ok > "$WORK/ok.out" 2> "$WORK/ok.err"
+check "an app with unlinked imports starts and exits 0" test $? -eq 0
+check "warning lists the missing import" contains "$WORK/ok.err" "portal_missing.doesNotExist (i:i): not provided by this host"
+check "warning lists the mistyped import with both types" contains "$WORK/ok.err" "portal.millis: declared type (i:I), host provides (:i) ()i"
+check "the warning is printed once" test "$(grep -c 'not linked' "$WORK/ok.err")" -eq 1
+
+# corrupt files are refused with a clear message (exit 125)
+printf 'hello, I am not wasm' > "$WORK/text.wasm"
+head -c 100 "$PORTAL_APPS/hello.wasm" > "$WORK/short.wasm"
+head -c 4096 /dev/urandom > "$WORK/random.wasm"
+printf '\0asm\2\0\0\0' > "$WORK/version.wasm"
+for f in text short random version; do
+    run "$WORK/$f.wasm" > /dev/null 2> "$WORK/bad.err"
+    rc=$?
+    check "corrupt $f.wasm refused with 125 (got $rc)" test $rc -eq 125
+    check "corrupt $f.wasm: message says why" grep -qE "not a valid WebAssembly module|invalid module" "$WORK/bad.err"
+done
+run "$WORK/missing.wasm" > /dev/null 2> "$WORK/bad.err"
+check "missing file: 125 and message" contains "$WORK/bad.err" "cannot open"
+
+# SIGTERM calls ppShutdown, then the host exits cleanly
+"$HOST" run --cache-dir "$CACHE" "$PORTAL_APPS/hello.wasm" -- 1000 > "$WORK/s.out" 2> "$WORK/s.err" &
+pid=$!
+CLEANUP_PIDS+=("$pid")
+wait_for_log "$WORK/s.err" "tick 1 at" 30
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+check "SIGTERM: exit 0 after ppShutdown (got $rc)" test $rc -eq 0
+check "SIGTERM: ppShutdown ran" contains "$WORK/s.err" "shutdown after 1 ticks"
+
+finish
