@@ -3,6 +3,7 @@
 #ifndef PORTAL_SOCKET_H
 #define PORTAL_SOCKET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../platform/platform.h"
@@ -18,15 +19,22 @@ typedef struct portal_socket {
     int family;     /* 4 or 6 */
     int type;       /* 1 stream, 2 datagram */
     int listening;  /* listen() succeeded */
+    int connecting; /* a connect is in progress (sockConnect may be called again to finish it) */
 } portal_socket;
 
 /* Looks up a plain socket handle; NULL (and last error set, naming `who`) when invalid. */
 portal_socket *portal_socket_lookup(struct portal_app *app, int32_t handle, const char *who);
 
-/* Decodes an app SocketAddr (12-byte IPv4 or 28-byte IPv6 form); false when malformed. */
+/* Decodes an app SocketAddr (12-byte IPv4 or 28-byte IPv6 form); false (0) when malformed,
+ * else the size of the form that was read (12 or 28). */
 int portal_sockaddr_decode(const uint8_t *buf, uint32_t len, portal_sockaddr *out);
-/* Encodes a peer address into the app's buffer (len 0 = do not write). Returns bytes written. */
+/* Encodes a peer address into the app's buffer (len 0 = do not write). Returns bytes written:
+ * 0 when len < 12; IPv4 (and v4-mapped IPv6) peers get the 12-byte form; IPv6 peers the 28-byte
+ * form, or when len < 28 a 12-byte form with family 10, the port and a zero IP. */
 uint32_t portal_sockaddr_encode(const portal_sockaddr *addr, uint8_t *buf, uint32_t len);
+
+/* Writes "a.b.c.d:port" or "[v6]:port" (NUL-terminated, cut to `size`) for messages. */
+void portal_sockaddr_format(const portal_sockaddr *addr, char *out, size_t size);
 
 /* Closes every plain socket the app still owns. */
 void portal_socket_teardown(struct portal_app *app);
