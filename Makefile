@@ -2,7 +2,7 @@
 #   make run   installs missing packages, builds, runs the example app (APP=..., ARGS=...)
 #   make test  installs, builds, runs every test through ctest
 BUILD ?= build
-APP ?= hello
+APP ?= tls-echo-server
 ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo

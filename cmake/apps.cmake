@@ -25,4 +25,5 @@ function(portal_add_app name)
     DEPENDS ${srcs} ${PORTAL_SDK_C}/portal_sdk.c ${PORTAL_SDK_HEADERS} ${A_DEPENDS}
     COMMENT "wasm32-wasi app ${name}.wasm" VERBATIM)
   add_custom_target(app_${name} ALL DEPENDS ${out})
+  add_dependencies(app_${name} certs) # apps may embed the build's development certificates
 endfunction()

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# test_tls_echo.sh - the TLS echo server app under portal-host against real clients: openssl
+# s_client over IPv4 and IPv6, mutual TLS, session resumption, a silent client that must not
+# delay others, 10 MiB through a slow reader, vanishing and garbage clients, and fd/heap stability
+# over 1,000 sequential connections.
+source "$(dirname "$0")/lib.sh"
+: "${PORTAL_CERTS:?}" "${PORTAL_TOOLS:?}"
+CLIENT=$PORTAL_TOOLS/tls_client
+APP=$PORTAL_APPS/tls-echo-server.wasm
+export PORTAL_CACHE_DIR
+
+start_app() { # logfile args...
+    local log=$1; shift
+    "$PORTAL_HOST" run "$APP" -- "$@" > "$log.out" 2> "$log" &
+    APP_PID=$!
+    CLEANUP_PIDS+=("$APP_PID")
+    wait_for_log "$log" "try: openssl" 120 || { fail "app did not start"; cat "$log"; }
+}
+stop_app() {
+    kill -TERM "$APP_PID" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$APP_PID" 2>/dev/null
+    wait "$APP_PID" 2>/dev/null
+}
+# s_client sends one line, keeps stdin open briefly so the echo can come back.
+sclient() { # out host:port extra-args...
+    local out=$1 target=$2; shift 2
+    (echo "ping-$RANDOM-line"; sleep 1) | timeout 8 openssl s_client -connect "$target" "$@" -no_ign_eof > "$out" 2>&1
+}
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
+
+PORT=$(free_port)
+LOG=$WORK/echo.log
+start_app "$LOG" --port "$PORT" --heartbeat 100
+
+# --- IPv4 and IPv6 with openssl s_client ---
+sclient "$WORK/s4" "127.0.0.1:$PORT" -quiet
+check "s_client over 127.0.0.1: line echoed" grep -q '^ping-' "$WORK/s4"
+sclient "$WORK/s6" "[::1]:$PORT" -quiet
+check "s_client over ::1: line echoed" grep -q '^ping-' "$WORK/s6"
+check "app logged the IPv4 client" grep -q "client 127.0.0.1:[0-9]* connected (TLSv1.2" "$LOG"
+check "app logged the IPv6 client" grep -q "client \[0:0:0:0:0:0:0:1\]:[0-9]* connected" "$LOG"
+check "app logged a close" grep -q "closed (peer closed)" "$LOG"
+sclient "$WORK/s12" "127.0.0.1:$PORT" -tls1_1
+check "TLS 1.1 is refused" grep -qiE "alert|no protocols|wrong version|unsupported" "$WORK/s12"
+
+# --- resumption with a session ticket ---
+timeout 8 openssl s_client -connect "127.0.0.1:$PORT" -sess_out "$WORK/sess" < /dev/null > "$WORK/r1" 2>&1
+timeout 8 openssl s_client -connect "127.0.0.1:$PORT" -sess_in "$WORK/sess" < /dev/null > "$WORK/r2" 2>&1
+check "first connection is a new session" grep -q "^New, " "$WORK/r1"
+check "-sess_in reports the session as reused" grep -q "^Reused, " "$WORK/r2"
+check "the app sees the resumption" grep -q "resumed" "$LOG"
+
+# --- a silent client and a 1-byte-a-second client do not delay a real one ---
+"$CLIENT" silent 127.0.0.1 "$PORT" 6 & s1=$!
+"$CLIENT" dribble 127.0.0.1 "$PORT" 6 & s2=$!
+sleep 0.5
+beats_before=$(grep -c heartbeat "$LOG")
+t0=$(now_ms)
+sclient "$WORK/s_busy" "127.0.0.1:$PORT" -quiet
+t1=$(now_ms)
+check "echo while two clients stall their handshakes" grep -q '^ping-' "$WORK/s_busy"
+# s_client keeps stdin open for 1 s; handshake + echo must fit well inside the rest
+check "the stalled handshakes did not delay it (took $((t1 - t0)) ms incl. 1 s stdin wait)" test $((t1 - t0)) -lt 2500
+sleep 1
+beats_after=$(grep -c heartbeat "$LOG")
+check "microtask kept its schedule during stalls ($((beats_after - beats_before)) beats in ~3 s)" test $((beats_after - beats_before)) -ge 15
+wait $s1 $s2
+
+# --- garbage instead of a ClientHello ---
+check "garbage bytes are refused" timeout 15 "$CLIENT" garbage 127.0.0.1 "$PORT"
+
+# --- 10 MiB through a client that reads slowly ---
+check "10 MiB echoed byte-exact to a slow reader" timeout 120 "$CLIENT" echo 127.0.0.1 "$PORT" 10485760 300
+check "10 MiB over IPv6" timeout 120 "$CLIENT" echo ::1 "$PORT" 10485760
+
+# --- clients that vanish mid-handshake and mid-transfer (RST) ---
+timeout 3 "$CLIENT" dribble 127.0.0.1 "$PORT" 2 > /dev/null 2>&1
+timeout -s KILL 1 "$CLIENT" echo 127.0.0.1 "$PORT" 104857600 > /dev/null 2>&1
+sclient "$WORK/s_after" "127.0.0.1:$PORT" -quiet
+check "server keeps serving after vanished clients" grep -q '^ping-' "$WORK/s_after"
+
+# --- fds and memory over 1,000 sequential connections ---
+timeout 120 "$CLIENT" many 127.0.0.1 "$PORT" 50 > /dev/null
+sleep 0.5
+fd0=$(fd_count "$APP_PID"); rss0=$(rss_kb "$APP_PID")
+timeout 300 "$CLIENT" many 127.0.0.1 "$PORT" 1000 > "$WORK/many" 2>&1
+check "1,000 sequential connections echoed" grep -q "1000 sequential connections echoed" "$WORK/many"
+cat "$WORK/many"
+sleep 0.5
+fd1=$(fd_count "$APP_PID"); rss1=$(rss_kb "$APP_PID")
+echo "     fds $fd0 -> $fd1, RSS ${rss0} KiB -> ${rss1} KiB"
+check "fd count back where it started ($fd0 -> $fd1)" test "$fd1" -eq "$fd0"
+check "RSS grew less than 2 MiB over 1,000 connections" test $((rss1 - rss0)) -lt 2048
+stop_app
+check "ppShutdown logged on SIGTERM" grep -q "tls-echo-server stopped" "$LOG"
+
+# --- mutual TLS ---
+PORT2=$(free_port)
+LOG2=$WORK/mtls.log
+start_app "$LOG2" --port "$PORT2" --mtls
+sclient "$WORK/m_ok" "127.0.0.1:$PORT2" -quiet -cert "$PORTAL_CERTS/client.pem" -key "$PORTAL_CERTS/client.key"
+check "mTLS: trusted client certificate accepted and echoed" grep -q '^ping-' "$WORK/m_ok"
+check "mTLS: app sees the client's subject" grep -q "certificate: .*CN=portal-test-client" "$LOG2"
+sclient "$WORK/m_none" "127.0.0.1:$PORT2" -quiet
+check "mTLS: client without certificate refused" bash -c "! grep -q '^ping-' '$WORK/m_none'"
+sclient "$WORK/m_bad" "127.0.0.1:$PORT2" -quiet -cert "$PORTAL_CERTS/client-untrusted.pem" -key "$PORTAL_CERTS/client-untrusted.key"
+check "mTLS: untrusted client certificate refused" bash -c "! grep -q '^ping-' '$WORK/m_bad'"
+sclient "$WORK/m_ok2" "127.0.0.1:$PORT2" -quiet -cert "$PORTAL_CERTS/client.pem" -key "$PORTAL_CERTS/client.key"
+check "mTLS: server keeps serving after refusals" grep -q '^ping-' "$WORK/m_ok2"
+stop_app
+
+# --- RSA certificate ---
+PORT3=$(free_port)
+start_app "$WORK/rsa.log" --port "$PORT3" --rsa
+sclient "$WORK/rsa" "127.0.0.1:$PORT3" -quiet
+check "RSA-2048 certificate works" grep -q '^ping-' "$WORK/rsa"
+check "RSA suite negotiated" grep -q "ECDHE-RSA" "$WORK/rsa.log"
+stop_app
+
+finish
