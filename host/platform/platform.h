@@ -52,6 +52,9 @@ long portal_platform_send(portal_fd fd, const void *buf, size_t len);
 /* 0 = orderly shutdown by the peer. */
 long portal_platform_recv(portal_fd fd, void *buf, size_t len);
 void portal_platform_close(portal_fd fd);
+/* Sends small writes at once (no Nagle delay): TLS writes each handshake record separately, and
+ * waiting for ACKs between them costs a delayed-ACK timeout (40 ms) per flight. */
+void portal_platform_set_nodelay(portal_fd fd);
 int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr);
 
 /* Waits until `fd` is ready for `events` (PORTAL_WAIT_READ/WRITE). timeout_ms: 0 = poll, < 0 =

@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,6 +156,12 @@ int portal_platform_bind(portal_fd fd, const portal_sockaddr *addr, bool reuse_a
     if (bind(fd, (struct sockaddr *)&native, native_len) != 0)
         return fail_with_errno(errno, PORTAL_IO_ERROR);
     return 0;
+}
+
+void portal_platform_set_nodelay(portal_fd fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 int portal_platform_listen(portal_fd fd, int backlog)

@@ -14,6 +14,8 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,9 @@ static int tcp_connect(const char *host, const char *port)
     if (getaddrinfo(host, port, &hints, &res) != 0)
         return -1;
     int fd = socket(res->ai_family, SOCK_STREAM, 0);
+    int one = 1;
+    if (fd >= 0) /* each handshake flight is several records: no Nagle wait between them */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
         close(fd);
         fd = -1;

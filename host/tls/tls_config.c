@@ -1,0 +1,423 @@
+/* tls_config.c - TLS server configs (tlsServerConfigCreate / tlsServerConfigFree) and the per-app
+ * TLS state: argument checks in upstream order, PEM parsing with mbedTLS, the secure defaults every
+ * config gets, per-config session-ticket keys, reference counting, and wiping key material. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tls_internal.h" /* first: it decides which mbedTLS generation we build against */
+
+#include <mbedtls/error.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/ssl_ciphersuites.h>
+#if PORTAL_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
+#include <psa/crypto.h>
+#endif
+
+#include "../api/api.h"
+
+/* mbedTLS 2.x can be built with DEFLATE record compression, which has no run-time switch; a
+ * compressing TLS layer leaks secrets (CRIME), so such a build is refused outright. */
+#if !PORTAL_MBEDTLS_3 && defined(MBEDTLS_ZLIB_SUPPORT)
+#error "mbedTLS built with MBEDTLS_ZLIB_SUPPORT: TLS compression must be off"
+#endif
+
+/* AEAD-only, forward-secret suites, server preference order (mbedTLS picks the first one the
+ * client also offers). Suites this mbedTLS build lacks are skipped by mbedTLS itself. */
+static const int tls_ciphersuites[] = {
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
+    MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+#endif
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    0,
+};
+
+/* Key-exchange groups: X25519 and the two NIST curves every client has; no small or exotic
+ * curves (the mbedTLS default is "everything compiled in"). */
+#if MBEDTLS_VERSION_NUMBER >= 0x03010000
+static const uint16_t tls_groups[] = {
+    MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
+    MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+    MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1,
+    MBEDTLS_SSL_IANA_TLS_GROUP_NONE,
+};
+#elif defined(MBEDTLS_ECP_C)
+static const mbedtls_ecp_group_id tls_curves[] = {
+#if defined(MBEDTLS_ECP_DP_CURVE25519_ENABLED)
+    MBEDTLS_ECP_DP_CURVE25519,
+#endif
+    MBEDTLS_ECP_DP_SECP256R1,
+    MBEDTLS_ECP_DP_SECP384R1,
+    MBEDTLS_ECP_DP_NONE,
+};
+#endif
+
+const char *tls_error_text(int mbedtls_ret, char *buf, size_t size)
+{
+    if (size == 0)
+        return buf;
+    mbedtls_strerror(mbedtls_ret, buf, size);
+    unsigned code = mbedtls_ret < 0 ? (unsigned)-mbedtls_ret : (unsigned)mbedtls_ret;
+    size_t used = strlen(buf);
+    if (used + 1 < size)
+        snprintf(buf + used, size - used, " (-0x%04x)", code);
+    return buf;
+}
+
+/* ---- per-app state ---- */
+
+portal_tls_state *tls_state_get(portal_app *app, const char *who)
+{
+    if (app->tls)
+        return app->tls;
+    portal_tls_state *state = calloc(1, sizeof *state);
+    if (!state) {
+        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
+        return NULL;
+    }
+    state->pending_capacity =
+        app->limits.max_pending_handshakes > 0 ? app->limits.max_pending_handshakes : 1;
+    state->pending = calloc((size_t)state->pending_capacity, sizeof *state->pending);
+    if (!state->pending) {
+        free(state);
+        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
+        return NULL;
+    }
+#if PORTAL_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
+    /* mbedTLS 3 routes TLS 1.3 (and more) through PSA; initialising twice is harmless. */
+    if (psa_crypto_init() != PSA_SUCCESS) {
+        free(state->pending);
+        free(state);
+        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: psa_crypto_init failed", who);
+        return NULL;
+    }
+#endif
+    mbedtls_entropy_init(&state->entropy);
+    mbedtls_ctr_drbg_init(&state->drbg);
+    static const char personalization[] = "paper-portal tls server";
+    int ret = mbedtls_ctr_drbg_seed(&state->drbg, mbedtls_entropy_func, &state->entropy,
+                                    (const unsigned char *)personalization,
+                                    sizeof personalization - 1);
+    if (ret != 0) {
+        char err[112];
+        mbedtls_ctr_drbg_free(&state->drbg);
+        mbedtls_entropy_free(&state->entropy);
+        free(state->pending);
+        free(state);
+        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: seeding the random generator failed: %s", who,
+                    tls_error_text(ret, err, sizeof err));
+        return NULL;
+    }
+    app->tls = state;
+    return state;
+}
+
+void tls_state_free(portal_app *app)
+{
+    portal_tls_state *state = app->tls;
+    if (!state)
+        return;
+    free(state->pending);
+    mbedtls_ctr_drbg_free(&state->drbg);
+    mbedtls_entropy_free(&state->entropy);
+    free(state);
+    app->tls = NULL;
+}
+
+/* ---- configs ---- */
+
+/* Session-ticket callbacks: plain mbedtls_ssl_ticket_* on the config's own keys, plus a note that
+ * the handshake being stepped resumed a session (no public mbedTLS query tells that afterwards). */
+#if defined(MBEDTLS_SSL_TICKET_C) && defined(MBEDTLS_SSL_SESSION_TICKETS)
+static int tls_ticket_write(void *p_config, const mbedtls_ssl_session *session,
+                            unsigned char *start, const unsigned char *end, size_t *tlen,
+                            uint32_t *lifetime)
+{
+    tls_config *config = p_config;
+    return mbedtls_ssl_ticket_write(&config->tickets, session, start, end, tlen, lifetime);
+}
+
+static int tls_ticket_parse(void *p_config, mbedtls_ssl_session *session, unsigned char *buf,
+                            size_t len)
+{
+    tls_config *config = p_config;
+    int ret = mbedtls_ssl_ticket_parse(&config->tickets, session, buf, len);
+    if (ret == 0 && config->stepping)
+        config->stepping->resumed = true;
+    return ret;
+}
+#define PORTAL_TLS_HAVE_TICKETS 1
+#else
+#define PORTAL_TLS_HAVE_TICKETS 0
+#endif
+
+static void tls_config_destroy(tls_config *config)
+{
+    mbedtls_ssl_config_free(&config->ssl_conf);
+#if PORTAL_TLS_HAVE_TICKETS
+    mbedtls_ssl_ticket_free(&config->tickets); /* wipes the ticket keys */
+#endif
+    mbedtls_x509_crt_free(&config->chain);
+    mbedtls_x509_crt_free(&config->client_ca);
+    mbedtls_pk_free(&config->key); /* wipes the private key */
+    mbedtls_platform_zeroize(config, sizeof *config);
+    free(config);
+}
+
+void tls_config_ref(tls_config *config)
+{
+    config->refs++;
+}
+
+void tls_config_unref(tls_config *config)
+{
+    if (config && --config->refs == 0)
+        tls_config_destroy(config);
+}
+
+/* mbedTLS parses PEM only from a NUL-terminated buffer, which the app's bytes need not be, so the
+ * input is copied with one NUL added. Input without a PEM header is handed over as DER (without
+ * the NUL). The copy may hold a private key: callers wipe it with tls_input_free. */
+typedef struct tls_input {
+    unsigned char *bytes;
+    size_t alloc_len;
+    size_t parse_len;
+} tls_input;
+
+static bool tls_input_copy(tls_input *in, const uint8_t *src, uint32_t len)
+{
+    in->alloc_len = (size_t)len + 1;
+    in->bytes = malloc(in->alloc_len);
+    if (!in->bytes)
+        return false;
+    memcpy(in->bytes, src, len);
+    in->bytes[len] = '\0';
+    in->parse_len = strstr((const char *)in->bytes, "-----BEGIN ") ? in->alloc_len : len;
+    return true;
+}
+
+static void tls_input_free(tls_input *in)
+{
+    if (in->bytes) {
+        mbedtls_platform_zeroize(in->bytes, in->alloc_len);
+        free(in->bytes);
+    }
+    in->bytes = NULL;
+}
+
+static int32_t tls_parse_certs(portal_app *app, mbedtls_x509_crt *chain, const uint8_t *pem,
+                               uint32_t len, const char *what)
+{
+    static const char who[] = "tlsServerConfigCreate";
+    tls_input in;
+    if (!tls_input_copy(&in, pem, len))
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory copying %s", who, what);
+    int ret = mbedtls_x509_crt_parse(chain, in.bytes, in.parse_len);
+    tls_input_free(&in);
+    char err[112];
+    if (ret < 0)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: %s: %s", who, what,
+                           tls_error_text(ret, err, sizeof err));
+    if (ret > 0)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "%s: %s: %d certificate(s) could not be parsed", who, what, ret);
+    return PORTAL_OK;
+}
+
+static int32_t tls_parse_key(portal_app *app, portal_tls_state *state, mbedtls_pk_context *key,
+                             const uint8_t *pem, uint32_t len)
+{
+    static const char who[] = "tlsServerConfigCreate";
+    tls_input in;
+    if (!tls_input_copy(&in, pem, len))
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory copying server_key_pem",
+                           who);
+#if PORTAL_MBEDTLS_3
+    int ret = mbedtls_pk_parse_key(key, in.bytes, in.parse_len, NULL, 0, mbedtls_ctr_drbg_random,
+                                   &state->drbg);
+#else
+    (void)state;
+    int ret = mbedtls_pk_parse_key(key, in.bytes, in.parse_len, NULL, 0);
+#endif
+    tls_input_free(&in);
+    char err[112];
+    if (ret != 0)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: server_key_pem: %s", who,
+                           tls_error_text(ret, err, sizeof err));
+    if (!mbedtls_pk_can_do(key, MBEDTLS_PK_RSA) && !mbedtls_pk_can_do(key, MBEDTLS_PK_ECDSA))
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "%s: server_key_pem: key type %s not supported (RSA or ECDSA only)",
+                           who, mbedtls_pk_get_name(key));
+    return PORTAL_OK;
+}
+
+/* The fixed, reviewed settings every config gets. */
+static int32_t tls_config_apply_defaults(portal_app *app, portal_tls_state *state,
+                                         tls_config *config)
+{
+    static const char who[] = "tlsServerConfigCreate";
+    mbedtls_ssl_config *conf = &config->ssl_conf;
+    char err[112];
+    int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                          MBEDTLS_SSL_PRESET_DEFAULT);
+    if (ret != 0)
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: mbedtls_ssl_config_defaults: %s", who,
+                           tls_error_text(ret, err, sizeof err));
+    mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &state->drbg);
+
+    /* TLS 1.2 minimum; 1.3 too where this mbedTLS build has it. */
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000
+    mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_3);
+#else
+    mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#endif
+#else
+    mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+#if !PORTAL_MBEDTLS_3
+    /* 2.28's experimental TLS 1.3 is not a server; stay on 1.2. */
+    mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+#endif
+    mbedtls_ssl_conf_ciphersuites(conf, tls_ciphersuites);
+#if MBEDTLS_VERSION_NUMBER >= 0x03010000
+    mbedtls_ssl_conf_groups(conf, tls_groups);
+#elif defined(MBEDTLS_ECP_C)
+    mbedtls_ssl_conf_curves(conf, tls_curves);
+#endif
+    /* No renegotiation at all (legacy renegotiation is refused by mbedTLS's default too). */
+#if defined(MBEDTLS_SSL_RENEGOTIATION)
+    mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+#endif
+
+    ret = mbedtls_ssl_conf_own_cert(conf, &config->chain, &config->key);
+    if (ret != 0)
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: mbedtls_ssl_conf_own_cert: %s", who,
+                           tls_error_text(ret, err, sizeof err));
+
+    if (config->flags & PORTAL_TLS_FLAG_REQUIRE_CLIENT_CERT) {
+        mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+        mbedtls_ssl_conf_ca_chain(conf, &config->client_ca, NULL);
+    } else {
+        mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE);
+    }
+
+#if PORTAL_TLS_HAVE_TICKETS
+    if (!(config->flags & PORTAL_TLS_FLAG_NO_TICKETS)) {
+        /* Per-config keys: a ticket from one config (say, without client certificates) can never
+         * resume a session on another. */
+        ret = mbedtls_ssl_ticket_setup(&config->tickets, mbedtls_ctr_drbg_random, &state->drbg,
+                                       MBEDTLS_CIPHER_AES_256_GCM, PORTAL_TLS_TICKET_LIFETIME_S);
+        if (ret != 0)
+            return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: mbedtls_ssl_ticket_setup: %s", who,
+                               tls_error_text(ret, err, sizeof err));
+        mbedtls_ssl_conf_session_tickets_cb(conf, tls_ticket_write, tls_ticket_parse, config);
+        config->tickets_enabled = true;
+    }
+#endif
+    return PORTAL_OK;
+}
+
+int32_t portal_tls_server_config_create(portal_app *app, uint8_t *cert_pem, uint32_t cert_pem_len,
+                                        uint8_t *key_pem, uint32_t key_pem_len,
+                                        uint8_t *client_ca_pem, uint32_t client_ca_pem_len,
+                                        int32_t flags)
+{
+    static const char who[] = "tlsServerConfigCreate";
+    uint32_t uflags = (uint32_t)flags;
+    /* Checks in upstream order (CONTRACT.md 4.7); "absent" means length 0 (Part A.1). */
+    if (uflags & ~PORTAL_TLS_FLAGS_KNOWN)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: unknown flag bits 0x%x", who,
+                           (unsigned)(uflags & ~PORTAL_TLS_FLAGS_KNOWN));
+    if (cert_pem_len == 0)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: missing server_cert_pem", who);
+    if (key_pem_len == 0)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: missing server_key_pem", who);
+    bool require_client_cert = (uflags & PORTAL_TLS_FLAG_REQUIRE_CLIENT_CERT) != 0;
+    if (require_client_cert && client_ca_pem_len == 0)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "%s: require_client_cert flag set but client_ca_pem missing", who);
+    if (!require_client_cert && client_ca_pem_len != 0)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "%s: client_ca_pem provided but require_client_cert flag not set", who);
+    if (app->open_configs >= app->limits.max_tls_configs)
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: too many configs (limit %d)", who,
+                           app->limits.max_tls_configs);
+
+    portal_tls_state *state = tls_state_get(app, who);
+    if (!state)
+        return app->last_error_code;
+    tls_config *config = calloc(1, sizeof *config);
+    if (!config)
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
+    config->refs = 1;
+    config->flags = uflags;
+    config->owner = state;
+    mbedtls_ssl_config_init(&config->ssl_conf);
+    mbedtls_x509_crt_init(&config->chain);
+    mbedtls_x509_crt_init(&config->client_ca);
+    mbedtls_pk_init(&config->key);
+#if PORTAL_TLS_HAVE_TICKETS
+    mbedtls_ssl_ticket_init(&config->tickets);
+#endif
+
+    int32_t rc = tls_parse_certs(app, &config->chain, cert_pem, cert_pem_len, "server_cert_pem");
+    if (rc == PORTAL_OK)
+        rc = tls_parse_key(app, state, &config->key, key_pem, key_pem_len);
+    if (rc == PORTAL_OK) {
+#if PORTAL_MBEDTLS_3
+        int ret = mbedtls_pk_check_pair(&config->chain.pk, &config->key, mbedtls_ctr_drbg_random,
+                                        &state->drbg);
+#else
+        int ret = mbedtls_pk_check_pair(&config->chain.pk, &config->key);
+#endif
+        if (ret != 0) {
+            char err[112];
+            rc = portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                             "%s: server_key_pem does not match server_cert_pem: %s", who,
+                             tls_error_text(ret, err, sizeof err));
+        }
+    }
+    if (rc == PORTAL_OK && require_client_cert)
+        rc = tls_parse_certs(app, &config->client_ca, client_ca_pem, client_ca_pem_len,
+                             "client_ca_pem");
+    if (rc == PORTAL_OK)
+        rc = tls_config_apply_defaults(app, state, config);
+    if (rc != PORTAL_OK) {
+        tls_config_destroy(config);
+        return rc;
+    }
+    int32_t handle = portal_handles_add(&app->handles, PORTAL_HANDLE_TLS_CONFIG, config);
+    if (handle == 0) {
+        tls_config_destroy(config);
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: handle table full", who);
+    }
+    config->handle = handle;
+    app->open_configs++;
+    return handle;
+}
+
+int32_t portal_tls_server_config_free(portal_app *app, int32_t config_handle)
+{
+    tls_config *config =
+        portal_handles_get(&app->handles, config_handle, PORTAL_HANDLE_TLS_CONFIG);
+    if (!config)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "tlsServerConfigFree: bad handle %d",
+                           (int)config_handle);
+    portal_handles_remove(&app->handles, config_handle);
+    app->open_configs--;
+    config->handle = 0;
+    /* Handshakes still pending for this config could never be handed out; established sessions
+     * hold their own reference and keep working. */
+    tls_engine_drop_config(app, config);
+    tls_config_unref(config);
+    return PORTAL_OK;
+}

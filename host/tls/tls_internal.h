@@ -1,0 +1,176 @@
+/* tls_internal.h - types shared by the files of module `portal_socket_tls`: the per-app TLS state
+ * (random generator, queue of pending handshakes), server configs and connections. A connection is
+ * one TCP socket plus its mbedTLS context; it starts life as a pending handshake and becomes a
+ * session (an app handle) once tlsAccept hands it out. Not part of the host's public headers. */
+#ifndef PORTAL_TLS_INTERNAL_H
+#define PORTAL_TLS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mbedtls/version.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/x509_crt.h>
+
+#include "../core/app.h"
+#include "../platform/platform.h"
+
+/* mbedTLS 3.x is what ESP-IDF 5 ships; Debian has 2.28. Every difference is behind this switch. */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#define PORTAL_MBEDTLS_3 1
+#else
+#define PORTAL_MBEDTLS_3 0
+#endif
+
+/* Config flag bits (tlsServerConfigCreate). */
+#define PORTAL_TLS_FLAG_REQUIRE_CLIENT_CERT 0x1u /* upstream */
+#define PORTAL_TLS_FLAG_NO_TICKETS 0x2u          /* extension: no session tickets */
+#define PORTAL_TLS_FLAGS_KNOWN (PORTAL_TLS_FLAG_REQUIRE_CLIENT_CERT | PORTAL_TLS_FLAG_NO_TICKETS)
+
+/* tlsSessionInfo output (extension): packed, little-endian. */
+#define PORTAL_TLS_INFO_SIZE 328
+#define PORTAL_TLS_INFO_OFF_VERSION 0
+#define PORTAL_TLS_INFO_OFF_FLAGS 4
+#define PORTAL_TLS_INFO_OFF_CIPHER 8
+#define PORTAL_TLS_INFO_CIPHER_SIZE 64
+#define PORTAL_TLS_INFO_OFF_SUBJECT 72
+#define PORTAL_TLS_INFO_SUBJECT_SIZE 256
+#define PORTAL_TLS_INFO_RESUMED 0x1
+#define PORTAL_TLS_INFO_CLIENT_VERIFIED 0x2
+
+/* tlsClose flushes queued ciphertext and sends close_notify for at most this long. */
+#define PORTAL_TLS_CLOSE_BUDGET_MS 100
+/* When the handshake queue is full and another client is waiting, the oldest unfinished handshake
+ * may be evicted once it is at least this old, so stalled clients cannot hold every slot until
+ * their deadline. */
+#define PORTAL_TLS_EVICT_AGE_MS 1000
+/* Lifetime of session tickets (and rotation period of the ticket keys), seconds. */
+#define PORTAL_TLS_TICKET_LIFETIME_S 86400
+
+typedef struct tls_conn tls_conn;
+
+/* One tlsServerConfigCreate result. Reference counted: the app handle holds one reference and every
+ * connection built from it holds one, so freeing the config never breaks live sessions. */
+typedef struct tls_config {
+    int refs;
+    int32_t handle; /* the app's handle; 0 once the app freed it */
+    uint32_t flags;
+    struct portal_tls_state *owner;
+    mbedtls_ssl_config ssl_conf;
+    mbedtls_x509_crt chain;     /* server certificate (+ intermediates) */
+    mbedtls_pk_context key;     /* server private key */
+    mbedtls_x509_crt client_ca; /* only with REQUIRE_CLIENT_CERT */
+    bool tickets_enabled;
+    mbedtls_ssl_ticket_context tickets; /* per-config ticket keys */
+    /* The connection whose handshake is being stepped right now; the ticket-parse wrapper marks it
+     * as resumed (mbedTLS has no public "was this session resumed" query). */
+    tls_conn *stepping;
+} tls_config;
+
+/* Life of a connection (transitions only go down this list):
+ *   HANDSHAKING  accepted, handshake in progress, waiting for `wait_events`
+ *   READY        handshake finished, waiting for tlsAccept(config, listener) to hand it out
+ *   OPEN         a session owned by an app handle
+ *   PEER_CLOSED  close_notify or TCP EOF received: tlsRecv returns 0 from now on
+ *   BROKEN       fatal error or reset: send and recv fail with -3 "closed" */
+typedef enum {
+    TLS_CONN_HANDSHAKING,
+    TLS_CONN_READY,
+    TLS_CONN_OPEN,
+    TLS_CONN_PEER_CLOSED,
+    TLS_CONN_BROKEN,
+} tls_conn_state;
+
+struct tls_conn {
+    tls_conn_state state;
+    portal_fd fd;
+    portal_sockaddr peer;
+    char peer_text[64]; /* "a.b.c.d:port" or "[v6]:port" for log lines */
+    tls_config *config;
+    int32_t config_handle;   /* the pair this pending handshake was accepted for */
+    int32_t listener_handle;
+    int32_t handle;          /* session handle once OPEN */
+    mbedtls_ssl_context ssl;
+    int wait_events;         /* PORTAL_WAIT_READ/WRITE mbedTLS is waiting for */
+    int64_t accepted_ms;
+    int64_t deadline_ms;     /* pending handshakes only */
+    /* What the BIO callbacks saw last: PORTAL_IO_CLOSED / PORTAL_IO_ERROR and errno text. */
+    int io_status;
+    int io_errno;
+    /* Captured when the handshake finished (tlsSessionInfo). */
+    bool resumed;
+    bool client_verified;
+    char subject[PORTAL_TLS_INFO_SUBJECT_SIZE];
+    /* Plaintext of a record mbedtls_ssl_write could not finish (WANT_WRITE). Its bytes were already
+     * reported to the app as accepted; mbedTLS requires the next write call to repeat the same
+     * arguments, so the copy is replayed until the record is on the wire. */
+    unsigned char *held;
+    size_t held_len;
+};
+
+/* Per-app TLS state (app->tls), created by the first tlsServerConfigCreate. */
+typedef struct portal_tls_state {
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    tls_conn **pending; /* FIFO of unfinished or not yet handed out handshakes */
+    int pending_count;
+    int pending_capacity;
+} portal_tls_state;
+
+/* ---- tls_config.c ---- */
+/* The app's TLS state, created on first use; NULL (last error set, naming `who`) on failure. */
+portal_tls_state *tls_state_get(portal_app *app, const char *who);
+void tls_state_free(portal_app *app);
+void tls_config_ref(tls_config *config);
+void tls_config_unref(tls_config *config);
+/* "SSL - The connection indicated an EOF (-0x7280)" */
+const char *tls_error_text(int mbedtls_ret, char *buf, size_t size);
+
+/* ---- tls_engine.c ---- */
+/* Deadline for a timeout_ms argument: 0 = now, < 0 = never (INT64_MAX). */
+int64_t tls_deadline(int32_t timeout_ms);
+/* Milliseconds left until `deadline` for a wait call: -1 = forever, 0 = expired. */
+int tls_remaining_ms(int64_t deadline);
+/* Builds a connection around an accepted socket (takes ownership of fd). NULL on failure, with the
+ * reason logged; the fd is closed in that case. */
+tls_conn *tls_conn_create(portal_app *app, tls_config *config, portal_fd fd,
+                          const portal_sockaddr *peer);
+/* Closes a connection: when the handshake had finished, flushes held data and sends close_notify
+ * within `budget_ms` (0 = only what goes out without waiting); then closes the socket and frees
+ * everything. */
+void tls_conn_destroy(tls_conn *conn, int budget_ms);
+/* Replays the held record. 1 = nothing held any more, 0 = would block (conn->wait_events says on
+ * what), < 0 = mbedTLS error. */
+int tls_conn_flush_held(tls_conn *conn);
+/* Maps a failed mbedTLS I/O result to the app's error (-3 "closed" for resets, else -2), marks the
+ * connection broken, returns the code. */
+int32_t tls_conn_fail(portal_app *app, tls_conn *conn, const char *who, int mbedtls_ret);
+
+/* Accepts every waiting TCP connection on `listener_fd` while the queue has room and starts their
+ * handshakes. Returns 0, or the errno of a failed accept (e.g. EMFILE). */
+int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
+                          int32_t config_handle, int32_t listener_handle);
+/* Advances every pending handshake once; drops failed and expired ones (logged). */
+void tls_engine_advance_all(portal_app *app);
+/* Removes and returns the oldest finished handshake accepted for (config, listener), or NULL. */
+tls_conn *tls_engine_take_ready(portal_app *app, int32_t config_handle, int32_t listener_handle);
+/* Drops every pending handshake built from `config` (the app freed it: nobody can pick them up). */
+void tls_engine_drop_config(portal_app *app, tls_config *config);
+/* Drops every pending handshake (teardown). */
+void tls_engine_drop_all(portal_app *app);
+/* Event-loop support: pollfd entries for unfinished handshakes (up to `max`), and ms until the
+ * earliest pending deadline (-1 when nothing is pending). */
+struct pollfd;
+int tls_engine_fill_pollfds(portal_app *app, struct pollfd *fds, int max);
+int tls_engine_next_deadline_ms(portal_app *app);
+/* Sleeps until the listener (when `listener_fd` is valid and a slot is free) or a pending handshake
+ * socket is ready, a handshake deadline passes, or `deadline`. */
+void tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline);
+
+#endif

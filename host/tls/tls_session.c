@@ -1,0 +1,354 @@
+/* tls_session.c - the session side of module `portal_socket_tls`: tlsAccept (hands out finished
+ * handshakes), tlsSend, tlsRecv, tlsClose, the tlsSessionInfo extension, teardown and the hooks
+ * that let the host event loop drive pending handshakes and queued records while the app sleeps. */
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../api/api.h"
+#include "../socket/socket.h"
+#include "tls.h"
+#include "tls_internal.h"
+
+static tls_conn *tls_session_get(portal_app *app, int32_t session)
+{
+    return portal_handles_get(&app->handles, session, PORTAL_HANDLE_TLS_SESSION);
+}
+
+/* -3 with the upstream wording: "would block" when the app asked not to wait at all. */
+static int32_t tls_fail_timeout(portal_app *app, const char *who, int32_t timeout_ms)
+{
+    return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: %s", who,
+                       timeout_ms == 0 ? "would block" : "timed out");
+}
+
+/* ---- tlsAccept ---- */
+
+static int32_t tls_session_open(portal_app *app, tls_conn *conn, uint8_t *out_addr,
+                                uint32_t out_addr_len)
+{
+    int32_t handle = portal_handles_add(&app->handles, PORTAL_HANDLE_TLS_SESSION, conn);
+    if (handle == 0) {
+        tls_conn_destroy(conn, 0);
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: handle table full");
+    }
+    conn->handle = handle;
+    conn->state = TLS_CONN_OPEN;
+    app->open_sessions++;
+    if (out_addr_len > 0)
+        portal_sockaddr_encode(&conn->peer, out_addr, out_addr_len);
+    return handle;
+}
+
+int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uint8_t *out_addr,
+                          uint32_t out_addr_len, int32_t timeout_ms)
+{
+    if (out_addr_len > 0 && out_addr_len < PORTAL_SOCKADDR4_SIZE)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "tlsAccept: out_addr_len too small (need %d)", PORTAL_SOCKADDR4_SIZE);
+    tls_config *cfg = portal_handles_get(&app->handles, config, PORTAL_HANDLE_TLS_CONFIG);
+    if (!cfg)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "tlsAccept: bad config handle %d",
+                           (int)config);
+    portal_socket *sock = portal_socket_lookup(app, listener, "tlsAccept");
+    if (!sock)
+        return PORTAL_ERR_INVALID_ARGUMENT; /* message set by the socket module */
+    if (!sock->listening)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "tlsAccept: socket %d is not listening", (int)listener);
+    /* Before any handshake work (CONTRACT.md A.9): a finished client must never be dropped. */
+    if (app->open_sessions >= app->limits.max_tls_sessions)
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: too many sessions (limit %d)",
+                           app->limits.max_tls_sessions);
+
+    int64_t deadline = tls_deadline(timeout_ms);
+    for (;;) {
+        int accept_errno = tls_engine_accept_new(app, sock->fd, cfg, config, listener);
+        tls_engine_advance_all(app);
+        tls_conn *ready = tls_engine_take_ready(app, config, listener);
+        if (ready)
+            return tls_session_open(app, ready, out_addr, out_addr_len);
+        if (accept_errno != 0)
+            return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: accept failed: %s",
+                               strerror(accept_errno));
+        if (tls_remaining_ms(deadline) == 0)
+            return portal_fail(app, PORTAL_ERR_NOT_READY, "tlsAccept: %s",
+                               timeout_ms == 0 ? "no client ready" : "timed out");
+        tls_engine_wait(app, sock->fd, deadline);
+    }
+}
+
+/* ---- tlsSend ---- */
+
+/* Replays the held record until it is on the wire or the deadline passes. */
+static int32_t tls_session_flush(portal_app *app, tls_conn *conn, const char *who,
+                                 int64_t deadline, int32_t timeout_ms)
+{
+    for (;;) {
+        int ret = tls_conn_flush_held(conn);
+        if (ret < 0)
+            return tls_conn_fail(app, conn, who, ret);
+        if (ret == 1)
+            return PORTAL_OK;
+        int left = tls_remaining_ms(deadline);
+        if (left == 0)
+            return tls_fail_timeout(app, who, timeout_ms);
+        int ready = portal_platform_wait(conn->fd, conn->wait_events, left);
+        if (ready == PORTAL_IO_ERROR)
+            return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: poll failed: %s", who,
+                               portal_platform_last_error());
+        if (ready == 0)
+            return tls_fail_timeout(app, who, timeout_ms);
+    }
+}
+
+int32_t portal_tls_send(portal_app *app, int32_t session, uint8_t *buf, uint32_t buf_len,
+                        int32_t timeout_ms)
+{
+    static const char who[] = "tlsSend";
+    tls_conn *conn = tls_session_get(app, session);
+    if (!conn)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: bad handle %d", who,
+                           (int)session);
+    if (conn->state == TLS_CONN_BROKEN)
+        return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: connection closed", who);
+    int64_t deadline = tls_deadline(timeout_ms);
+
+    /* Bytes of an earlier call that are still queued go first: they were reported as sent. */
+    int32_t rc = tls_session_flush(app, conn, who, deadline, timeout_ms);
+    if (rc != PORTAL_OK)
+        return rc;
+
+    int max_record = mbedtls_ssl_get_max_out_record_payload(&conn->ssl);
+    if (max_record <= 0)
+        return tls_conn_fail(app, conn, who,
+                             max_record < 0 ? max_record : MBEDTLS_ERR_SSL_INTERNAL_ERROR);
+    size_t total = buf_len > INT32_MAX ? INT32_MAX : buf_len;
+    size_t accepted = 0;
+    while (accepted < total) {
+        size_t chunk = total - accepted;
+        if (chunk > (size_t)max_record)
+            chunk = (size_t)max_record;
+        int ret = mbedtls_ssl_write(&conn->ssl, buf + accepted, chunk);
+        if (ret > 0) {
+            accepted += (size_t)ret;
+            continue;
+        }
+        if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {
+            /* mbedTLS has built a record from these bytes but could not send all of it, and
+             * must be called again with the same data. Keep a copy, count the bytes as accepted
+             * and replay it on the next call (or from the event loop / tlsClose). */
+            conn->held = malloc(chunk);
+            if (!conn->held) {
+                tls_conn_fail(app, conn, who, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+                return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
+            }
+            memcpy(conn->held, buf + accepted, chunk);
+            conn->held_len = chunk;
+            conn->wait_events =
+                ret == MBEDTLS_ERR_SSL_WANT_WRITE ? PORTAL_WAIT_WRITE : PORTAL_WAIT_READ;
+            accepted += chunk;
+            break;
+        }
+        if (accepted > 0) {
+            /* Report what went out; the connection is broken and the next call says so. */
+            tls_conn_fail(app, conn, who, ret);
+            break;
+        }
+        return tls_conn_fail(app, conn, who, ret);
+    }
+    return (int32_t)accepted;
+}
+
+/* ---- tlsRecv ---- */
+
+int32_t portal_tls_recv(portal_app *app, int32_t session, uint8_t *buf, uint32_t buf_len,
+                        int32_t timeout_ms)
+{
+    static const char who[] = "tlsRecv";
+    tls_conn *conn = tls_session_get(app, session);
+    if (!conn)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: bad handle %d", who,
+                           (int)session);
+    if (buf_len == 0)
+        return 0; /* documented: nothing is read, nothing waits */
+    if (conn->state == TLS_CONN_PEER_CLOSED)
+        return 0;
+    if (conn->state == TLS_CONN_BROKEN)
+        return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: connection closed", who);
+    size_t want = buf_len > INT32_MAX ? INT32_MAX : buf_len;
+    int64_t deadline = tls_deadline(timeout_ms);
+    for (;;) {
+        /* A record tlsSend queued must not wait for the app's next send: push it along. */
+        int wait_events = 0;
+        if (conn->held) {
+            int flushed = tls_conn_flush_held(conn);
+            if (flushed < 0)
+                return tls_conn_fail(app, conn, who, flushed);
+            if (flushed == 0)
+                wait_events |= conn->wait_events;
+        }
+        /* mbedtls_ssl_read hands out plaintext already decrypted and buffered before it touches
+         * the socket, so buffered bytes never wait for new ciphertext. */
+        int ret = mbedtls_ssl_read(&conn->ssl, buf, want);
+        if (ret > 0)
+            return ret;
+        if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
+            ret == MBEDTLS_ERR_SSL_CONN_EOF) {
+            conn->state = TLS_CONN_PEER_CLOSED;
+            return 0;
+        }
+        if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE)
+            return tls_conn_fail(app, conn, who, ret);
+        wait_events |= ret == MBEDTLS_ERR_SSL_WANT_READ ? PORTAL_WAIT_READ : PORTAL_WAIT_WRITE;
+        int left = tls_remaining_ms(deadline);
+        if (left == 0)
+            return tls_fail_timeout(app, who, timeout_ms);
+        int ready = portal_platform_wait(conn->fd, wait_events, left);
+        if (ready == PORTAL_IO_ERROR)
+            return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: poll failed: %s", who,
+                               portal_platform_last_error());
+        if (ready == 0)
+            return tls_fail_timeout(app, who, timeout_ms);
+    }
+}
+
+/* ---- tlsClose ---- */
+
+int32_t portal_tls_close(portal_app *app, int32_t session)
+{
+    tls_conn *conn = tls_session_get(app, session);
+    if (!conn)
+        return PORTAL_OK; /* idempotent, as upstream; the last error is left alone */
+    portal_handles_remove(&app->handles, session);
+    app->open_sessions--;
+    tls_conn_destroy(conn, PORTAL_TLS_CLOSE_BUDGET_MS);
+    return PORTAL_OK;
+}
+
+/* ---- tlsSessionInfo (extension) ---- */
+
+static void tls_put_le32(uint8_t *out, uint32_t value)
+{
+    out[0] = (uint8_t)value;
+    out[1] = (uint8_t)(value >> 8);
+    out[2] = (uint8_t)(value >> 16);
+    out[3] = (uint8_t)(value >> 24);
+}
+
+int32_t portal_tls_session_info(portal_app *app, int32_t session, uint8_t *out, uint32_t out_len)
+{
+    if (out_len < PORTAL_TLS_INFO_SIZE)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "tlsSessionInfo: out_len too small (need %d)", PORTAL_TLS_INFO_SIZE);
+    tls_conn *conn = tls_session_get(app, session);
+    if (!conn)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "tlsSessionInfo: bad handle %d",
+                           (int)session);
+    memset(out, 0, PORTAL_TLS_INFO_SIZE);
+    const char *version = mbedtls_ssl_get_version(&conn->ssl);
+    uint32_t version_code = 0;
+    if (strcmp(version, "TLSv1.2") == 0)
+        version_code = 0x0303;
+    else if (strcmp(version, "TLSv1.3") == 0)
+        version_code = 0x0304;
+    uint32_t flags = (conn->resumed ? PORTAL_TLS_INFO_RESUMED : 0) |
+                     (conn->client_verified ? PORTAL_TLS_INFO_CLIENT_VERIFIED : 0);
+    tls_put_le32(out + PORTAL_TLS_INFO_OFF_VERSION, version_code);
+    tls_put_le32(out + PORTAL_TLS_INFO_OFF_FLAGS, flags);
+    const char *cipher = mbedtls_ssl_get_ciphersuite(&conn->ssl);
+    snprintf((char *)out + PORTAL_TLS_INFO_OFF_CIPHER, PORTAL_TLS_INFO_CIPHER_SIZE, "%s",
+             cipher ? cipher : "");
+    snprintf((char *)out + PORTAL_TLS_INFO_OFF_SUBJECT, PORTAL_TLS_INFO_SUBJECT_SIZE, "%s",
+             conn->subject);
+    return PORTAL_TLS_INFO_SIZE;
+}
+
+/* ---- teardown ---- */
+
+static void tls_teardown_session(int32_t handle, void *object, void *ctx)
+{
+    portal_app *app = ctx;
+    portal_handles_remove(&app->handles, handle);
+    tls_conn_destroy(object, 0); /* close_notify only if it goes out without waiting */
+}
+
+static void tls_teardown_config(int32_t handle, void *object, void *ctx)
+{
+    portal_app *app = ctx;
+    tls_config *config = object;
+    portal_handles_remove(&app->handles, handle);
+    config->handle = 0;
+    tls_config_unref(config);
+}
+
+void portal_tls_teardown(portal_app *app)
+{
+    /* Sessions and pending handshakes hold config references, so they go first. */
+    portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_SESSION, tls_teardown_session, app);
+    tls_engine_drop_all(app);
+    portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_CONFIG, tls_teardown_config, app);
+    app->open_sessions = 0;
+    app->open_configs = 0;
+    tls_state_free(app);
+}
+
+/* ---- event-loop hooks ---- */
+
+typedef struct tls_fill_ctx {
+    struct pollfd *fds;
+    int max;
+    int count;
+} tls_fill_ctx;
+
+static void tls_fill_session(int32_t handle, void *object, void *ctx)
+{
+    (void)handle;
+    tls_conn *conn = object;
+    tls_fill_ctx *fill = ctx;
+    if (!conn->held || fill->count >= fill->max)
+        return;
+    fill->fds[fill->count].fd = conn->fd;
+    fill->fds[fill->count].events =
+        (short)((conn->wait_events & PORTAL_WAIT_READ ? POLLIN : 0) |
+                (conn->wait_events & PORTAL_WAIT_WRITE ? POLLOUT : 0));
+    fill->fds[fill->count].revents = 0;
+    fill->count++;
+}
+
+int portal_tls_poll_fill(portal_app *app, struct pollfd *fds, int max)
+{
+    if (!app->tls || max <= 0)
+        return 0;
+    tls_fill_ctx fill = {fds, max, 0};
+    fill.count = tls_engine_fill_pollfds(app, fds, max);
+    /* Sessions with a queued record: it goes out as soon as the peer reads, not when the app
+     * next calls tlsSend. */
+    portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_SESSION, tls_fill_session, &fill);
+    return fill.count;
+}
+
+static void tls_service_session(int32_t handle, void *object, void *ctx)
+{
+    (void)handle;
+    (void)ctx;
+    tls_conn *conn = object;
+    if (conn->held && conn->state != TLS_CONN_BROKEN && tls_conn_flush_held(conn) < 0) {
+        /* No last error here (the app is not calling anything); its next call reports it. */
+        conn->state = TLS_CONN_BROKEN;
+    }
+}
+
+void portal_tls_poll_service(portal_app *app)
+{
+    if (!app->tls)
+        return;
+    tls_engine_advance_all(app);
+    portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_SESSION, tls_service_session, NULL);
+}
+
+int portal_tls_next_deadline_ms(portal_app *app)
+{
+    return tls_engine_next_deadline_ms(app);
+}
