@@ -56,6 +56,12 @@ check "warning lists the missing import" contains "$WORK/ok.err" "portal_missing
 check "warning lists the mistyped import with both types" contains "$WORK/ok.err" "portal.millis: declared type (i:I), host provides (:i) ()i"
 check "the warning is printed once" test "$(grep -c 'not linked' "$WORK/ok.err")" -eq 1
 
+# constructors run once: not again on each portalMicroTaskStep (SDK's reactor-model _start)
+run "$PORTAL_APPS/traps.wasm" -- ctors > "$WORK/c.out" 2> "$WORK/c.err"
+check "ctors app exits 0" test $? -eq 0
+check "constructors ran once before main" contains "$WORK/c.out" "main: ctors=1"
+check "still once after three microtask steps" contains "$WORK/c.out" "step 3: ctors=1"
+
 # corrupt files are refused with a clear message (exit 125)
 printf 'hello, I am not wasm' > "$WORK/text.wasm"
 head -c 100 "$PORTAL_APPS/hello.wasm" > "$WORK/short.wasm"

@@ -1,6 +1,7 @@
 /* traps - a test app that ends in the trap named by argv[1], to prove portal-host reports each
  * kind and survives: oob, unreachable, stack, shadow-stack, divzero, indirect, lasterr-oob, string-oob,
- * unlinked, mistyped, step-oob (trap inside a microtask), ok (no trap). */
+ * unlinked, mistyped, step-oob (trap inside a microtask), ok (no trap); ctors (no trap: shows
+ * constructors ran once although the host called exports several times). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,20 @@ static int recurse_shadow(int n)
 
 static int add_one(int x) { return x + 1; }
 typedef int (*bad_fn)(int, int);
+
+/* Constructors must run once, not on every export call (the reactor-model pitfall). */
+static int ctor_runs;
+__attribute__((constructor)) static void count_ctor(void) { ctor_runs++; }
+static int steps;
+
+static pp_action step_ctors(void *user, int32_t handle, int32_t now_ms)
+{
+    (void)user;
+    (void)handle;
+    (void)now_ms;
+    printf("step %d: ctors=%d\n", ++steps, ctor_runs);
+    return steps < 3 ? pp_sleep(1) : pp_done();
+}
 
 static pp_action step_oob(void *user, int32_t handle, int32_t now_ms)
 {
@@ -85,6 +100,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(what, "mistyped") == 0)
         return (int)millis_mistyped(1);
+    if (strcmp(what, "ctors") == 0) {
+        printf("main: ctors=%d\n", ctor_runs);
+        pp_task_start(0, 0, step_ctors, NULL);
+        return 0;
+    }
     if (strcmp(what, "step-oob") == 0) {
         pp_task_start(0, 0, step_oob, NULL);
         return 0;
