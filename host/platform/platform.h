@@ -62,6 +62,18 @@ int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr);
  * Returns the ready mask (may include ERROR/HANGUP), 0 on timeout, PORTAL_IO_ERROR on failure. */
 int portal_platform_wait(portal_fd fd, int events, int timeout_ms);
 
+/* Host shutdown: waits must not outlive a SIGINT/SIGTERM, or an app blocked in an accept or recv
+ * without timeout could never reach ppShutdown. The host registers a descriptor that becomes
+ * readable on shutdown (desktop: the signal pipe); every portal_platform_wait also watches it.
+ * portal_platform_interrupt() is async-signal-safe and sticky: once called, every wait returns
+ * PORTAL_IO_INTERRUPTED at once, so shutdown work (ppShutdown, close_notify) never blocks.
+ * set_interrupt_fd(-1) unregisters and clears the state. */
+#define PORTAL_IO_INTERRUPTED (-1003)
+void portal_platform_set_interrupt_fd(portal_fd fd);
+void portal_platform_interrupt(void);
+bool portal_platform_interrupted(void);
+portal_fd portal_platform_interrupt_fd(void); /* for hosts that poll several descriptors */
+
 /* Number of open descriptors of this process (tests use it to prove teardown); -1 if unknown. */
 int portal_platform_open_fd_count(void);
 

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -299,17 +300,52 @@ int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr)
     return 0;
 }
 
+static portal_fd interrupt_fd = PORTAL_FD_INVALID;
+static volatile sig_atomic_t interrupt_requested;
+
+void portal_platform_set_interrupt_fd(portal_fd fd)
+{
+    interrupt_fd = fd;
+    interrupt_requested = 0;
+}
+
+void portal_platform_interrupt(void)
+{
+    interrupt_requested = 1;
+}
+
+bool portal_platform_interrupted(void)
+{
+    return interrupt_requested != 0;
+}
+
+portal_fd portal_platform_interrupt_fd(void)
+{
+    return interrupt_fd;
+}
+
 int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
 {
-    struct pollfd pfd = {.fd = fd, .events = 0, .revents = 0};
+    struct pollfd fds[2] = {{.fd = fd, .events = 0, .revents = 0},
+                            {.fd = interrupt_fd, .events = POLLIN, .revents = 0}};
+    struct pollfd *pfd = &fds[0];
+    nfds_t nfds = interrupt_fd != PORTAL_FD_INVALID ? 2 : 1;
     if (events & PORTAL_WAIT_READ)
-        pfd.events |= POLLIN;
+        pfd->events |= POLLIN;
     if (events & PORTAL_WAIT_WRITE)
-        pfd.events |= POLLOUT;
+        pfd->events |= POLLOUT;
     int64_t deadline_us = portal_platform_now_us() + (int64_t)timeout_ms * 1000;
     int poll_timeout = timeout_ms < 0 ? -1 : timeout_ms;
     for (;;) {
-        int n = poll(&pfd, 1, poll_timeout);
+        if (interrupt_requested && timeout_ms != 0)
+            return PORTAL_IO_INTERRUPTED;
+        int n = poll(fds, nfds, poll_timeout);
+        if (n > 0 && pfd->revents == 0) {
+            /* only the interrupt descriptor: a shutdown was requested */
+            if (interrupt_requested || timeout_ms != 0)
+                return PORTAL_IO_INTERRUPTED;
+            return 0;
+        }
         if (n > 0)
             break;
         if (n == 0)
@@ -325,16 +361,16 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
             poll_timeout = (int)((left_us + 999) / 1000);
         }
     }
-    if (pfd.revents & POLLNVAL)
+    if (pfd->revents & POLLNVAL)
         return fail_with_errno(EBADF, PORTAL_IO_ERROR);
     int ready = 0;
-    if (pfd.revents & POLLIN)
+    if (pfd->revents & POLLIN)
         ready |= PORTAL_WAIT_READ;
-    if (pfd.revents & POLLOUT)
+    if (pfd->revents & POLLOUT)
         ready |= PORTAL_WAIT_WRITE;
-    if (pfd.revents & POLLERR)
+    if (pfd->revents & POLLERR)
         ready |= PORTAL_WAIT_ERROR;
-    if (pfd.revents & POLLHUP)
+    if (pfd->revents & POLLHUP)
         ready |= PORTAL_WAIT_HANGUP;
     return ready;
 }

@@ -38,6 +38,7 @@ static void on_signal(int sig)
         _exit(128 + sig);
     }
     signal_seen = sig;
+    portal_platform_interrupt(); /* waits inside host calls end now */
     char byte = 1;
     ssize_t ignored = write(signal_pipe[1], &byte, 1);
     (void)ignored;
@@ -59,11 +60,13 @@ static bool install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    portal_platform_set_interrupt_fd(signal_pipe[0]);
     return true;
 }
 
 static void uninstall_signals(void)
 {
+    portal_platform_set_interrupt_fd(PORTAL_FD_INVALID);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     for (int i = 0; i < 2; i++) {

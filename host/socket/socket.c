@@ -73,6 +73,8 @@ static int32_t wait_ready(portal_app *app, const char *who, const char *would_bl
         wait_ms = (int)((left_us + 999) / 1000); /* round up: never return before the deadline */
     }
     int ready = portal_platform_wait(fd, events, wait_ms);
+    if (ready == PORTAL_IO_INTERRUPTED)
+        return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: interrupted: host shutting down", who);
     if (ready == 0)
         return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: timed out after %d ms", who,
                            (int)clock->timeout_ms);

@@ -479,9 +479,9 @@ void tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
 {
     portal_tls_state *state = app->tls;
     /* Listener + every pending socket; the queue is small (limit max_pending_handshakes). */
-    struct pollfd stack_fds[17];
+    struct pollfd stack_fds[18];
     struct pollfd *fds = stack_fds;
-    int capacity = state->pending_capacity + 1;
+    int capacity = state->pending_capacity + 2; /* + listener + shutdown descriptor */
     if (capacity > (int)(sizeof stack_fds / sizeof stack_fds[0])) {
         fds = malloc((size_t)capacity * sizeof *fds);
         if (!fds) {
@@ -513,6 +513,14 @@ void tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
             n++;
         }
     }
+    if (portal_platform_interrupt_fd() != PORTAL_FD_INVALID && n < capacity) {
+        fds[n].fd = portal_platform_interrupt_fd();
+        fds[n].events = POLLIN;
+        fds[n].revents = 0;
+        n++;
+    }
+    if (portal_platform_interrupted())
+        timeout = 0; /* shutting down: the caller returns "interrupted" */
     n += tls_engine_fill_pollfds(app, fds + n, capacity - n);
     int next = tls_engine_next_deadline_ms(app);
     if (next >= 0 && (timeout < 0 || next < timeout))

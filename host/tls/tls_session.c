@@ -75,6 +75,9 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
         if (tls_remaining_ms(deadline) == 0)
             return portal_fail(app, PORTAL_ERR_NOT_READY, "tlsAccept: %s",
                                timeout_ms == 0 ? "no client ready" : "timed out");
+        if (portal_platform_interrupted())
+            return portal_fail(app, PORTAL_ERR_NOT_READY,
+                               "tlsAccept: interrupted: host shutting down");
         tls_engine_wait(app, sock->fd, deadline);
     }
 }
@@ -95,6 +98,9 @@ static int32_t tls_session_flush(portal_app *app, tls_conn *conn, const char *wh
         if (left == 0)
             return tls_fail_timeout(app, who, timeout_ms);
         int ready = portal_platform_wait(conn->fd, conn->wait_events, left);
+        if (ready == PORTAL_IO_INTERRUPTED)
+            return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: interrupted: host shutting down",
+                               who);
         if (ready == PORTAL_IO_ERROR)
             return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: poll failed: %s", who,
                                portal_platform_last_error());
@@ -206,6 +212,9 @@ int32_t portal_tls_recv(portal_app *app, int32_t session, uint8_t *buf, uint32_t
         if (left == 0)
             return tls_fail_timeout(app, who, timeout_ms);
         int ready = portal_platform_wait(conn->fd, wait_events, left);
+        if (ready == PORTAL_IO_INTERRUPTED)
+            return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: interrupted: host shutting down",
+                               who);
         if (ready == PORTAL_IO_ERROR)
             return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: poll failed: %s", who,
                                portal_platform_last_error());
