@@ -1,13 +1,15 @@
 # Makefile - the commands a user types. Everything real happens in CMake and scripts/.
 #   make run   installs missing packages, builds, runs the example app (APP=..., ARGS=...)
-#   make test  installs, builds, runs every test through ctest
+#   make test  installs, builds, runs every test through ctest: once on the normal build, once on
+#              an ASan + UBSan build (build-asan) of the same sources
 BUILD ?= build
+BUILD_ASAN ?= build-asan
 APP ?= tls-echo-server
 ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all setup build run test clean
+.PHONY: all setup build build-asan run test test-release test-asan clean
 
 all: build
 
@@ -16,13 +18,24 @@ setup:
 
 build: setup
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS)
+	@cmake --build $(BUILD) -j$(JOBS) -- --no-print-directory
 
 run: build
 	$(BUILD)/portal-host run $(BUILD)/apps-wasm/$(APP).wasm -- $(ARGS)
 
-test: build
+build-asan: setup
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DPORTAL_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_ASAN) -j$(JOBS) -- --no-print-directory
+
+test: test-release test-asan
+
+test-release: build
 	ctest --test-dir $(BUILD) --output-on-failure --timeout 600
 
+# Sanitizers abort on the first finding (UBSan without recovery) and LeakSanitizer fails a process
+# that leaks, so the same suite doubles as the memory-safety and leak check.
+test-asan: build-asan
+	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 ctest --test-dir $(BUILD_ASAN) --output-on-failure --timeout 900
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -21,6 +21,9 @@ stop_app() {
     for _ in $(seq 50); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$APP_PID" 2>/dev/null
     wait "$APP_PID" 2>/dev/null
+    local rc=$?
+    # exit 0 after ppShutdown; in sanitized builds this is also LeakSanitizer's verdict
+    check "app exited 0 after SIGTERM (got $rc)" test $rc -eq 0
 }
 # s_client sends one line, keeps stdin open briefly so the echo can come back.
 sclient() { # out host:port extra-args...
@@ -92,7 +95,12 @@ sleep 0.5
 fd1=$(fd_count "$APP_PID"); rss1=$(rss_kb "$APP_PID")
 echo "     fds $fd0 -> $fd1, RSS ${rss0} KiB -> ${rss1} KiB"
 check "fd count back where it started ($fd0 -> $fd1)" test "$fd1" -eq "$fd0"
-check "RSS grew less than 2 MiB over 1,000 connections" test $((rss1 - rss0)) -lt 2048
+if [ "${PORTAL_SANITIZED:-0}" = 1 ]; then
+    # ASan keeps freed memory in quarantine, so RSS grows by design; leaks are caught at exit.
+    echo "     (sanitized build: RSS bound not checked; LeakSanitizer checks the exit)"
+else
+    check "RSS grew less than 2 MiB over 1,000 connections" test $((rss1 - rss0)) -lt 2048
+fi
 stop_app
 check "ppShutdown logged on SIGTERM" grep -q "tls-echo-server stopped" "$LOG"
 
