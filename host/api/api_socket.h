@@ -1,6 +1,7 @@
 /* api_socket.h - import table of module `portal_socket`.
  * Upstream passes addresses and data as a bare pointer plus an i32 length; here every such pair is
- * a BUF (`*~`), so the whole range is checked. The WebAssembly types are unchanged. */
+ * a BUF (`*~`), so the whole range is checked. The WebAssembly types are unchanged.
+ * sockPoll is an extension (docs/extensions.md): readiness of sockets, listeners and TLS sessions. */
 #ifndef PORTAL_API_SOCKET_H
 #define PORTAL_API_SOCKET_H
 
@@ -19,6 +20,7 @@
       ((CTX, _), (I32, sock), (BUF, buf), (I32, timeout_ms)))                                      \
     X(portal_socket, sockRecv, portal_sock_recv, I32,                                              \
       ((CTX, _), (I32, sock), (BUF, buf), (I32, timeout_ms)))                                      \
-    X(portal_socket, sockClose, portal_sock_close, I32, ((CTX, _), (I32, sock)))
+    X(portal_socket, sockClose, portal_sock_close, I32, ((CTX, _), (I32, sock)))                  \
+    X(portal_socket, sockPoll, portal_sock_poll, I32, ((CTX, _), (BUF, entries), (I32, timeout_ms)))
 
 #endif

@@ -45,6 +45,8 @@ int32_t portal_fail(portal_app *app, int32_t code, const char *fmt, ...)
     vsnprintf(app->last_error_msg, sizeof app->last_error_msg, fmt, ap);
     va_end(ap);
     app->last_error_code = code;
+    if (app->error_sink)
+        app->error_sink(app, code, app->last_error_msg);
     return code;
 }
 

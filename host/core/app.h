@@ -44,8 +44,17 @@ typedef struct portal_app {
     int open_configs;  /* TLS server configs */
     int open_sessions; /* finished TLS sessions owned by the app */
     struct portal_tls_state *tls; /* lazily created by the TLS module */
+    /* Host hook: ms until the app's next timer (microtask) is due, -1 when none. sockPoll never
+     * waits past it, so an app sleeping in sockPoll inside one task still runs its other tasks on
+     * time. NULL = no timers. */
+    int (*next_timer_ms)(struct portal_app *app);
     /* Host hook: where log lines go. NULL = stderr. */
     void (*log_sink)(struct portal_app *app, portal_log_level level, const char *msg);
+    /* Host hook: called by portal_fail after the error is stored here, so a host with its own
+     * last-error store (the firmware's wasm_api_set_last_error) sees the same code and message.
+     * NULL = none. */
+    void (*error_sink)(struct portal_app *app, int32_t code, const char *msg);
+    void *host_data; /* owned by the host binding (firmware: its WAMR module instance) */
 } portal_app;
 
 /* Sets up an app context with the given limits; false on allocation failure. */

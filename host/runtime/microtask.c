@@ -78,12 +78,13 @@ bool portal_microtasks_any(const portal_microtasks *mt)
     return false;
 }
 
-int32_t portal_microtasks_wait_ms(const portal_microtasks *mt, uint32_t now)
+int32_t portal_microtasks_wait_ms_except(const portal_microtasks *mt, uint32_t now, int32_t except)
 {
     int32_t best = -1;
+    int skip = except ? resolve(mt, except) : -1;
     for (unsigned i = 0; i < PORTAL_MICROTASK_SLOTS; i++) {
         const portal_microtask_slot *s = &mt->slots[i];
-        if (!s->occupied)
+        if (!s->occupied || (int)i == skip)
             continue;
         int32_t wait = portal_time_reached(now, s->due) ? 0 : (int32_t)(s->due - now);
         if (best < 0 || wait < best)

@@ -37,8 +37,13 @@ int32_t portal_microtasks_start(portal_microtasks *mt, uint32_t now, uint32_t st
 bool portal_microtasks_cancel(portal_microtasks *mt, int32_t handle);
 void portal_microtasks_clear_all(portal_microtasks *mt);
 bool portal_microtasks_any(const portal_microtasks *mt);
-/* Milliseconds from `now` until the earliest due task (0 when one is due), -1 when none. */
-int32_t portal_microtasks_wait_ms(const portal_microtasks *mt, uint32_t now);
+/* Milliseconds from `now` until the earliest due task (0 when one is due), -1 when none.
+ * `except` (a handle, or 0) is left out: the task that is running now. */
+int32_t portal_microtasks_wait_ms_except(const portal_microtasks *mt, uint32_t now, int32_t except);
+static inline int32_t portal_microtasks_wait_ms(const portal_microtasks *mt, uint32_t now)
+{
+    return portal_microtasks_wait_ms_except(mt, now, 0);
+}
 /* Runs up to 16 due tasks with this single `now`. Returns the number of steps run, or -1 when a
  * step trapped. */
 int portal_microtasks_run_due(portal_microtasks *mt, uint32_t now, portal_microtask_step_fn step,

@@ -27,6 +27,7 @@ typedef struct portal_rt {
     char trap_message[256];
     bool shutdown_requested; /* SIGINT/SIGTERM seen */
     portal_microtasks tasks;
+    int32_t running_task; /* handle of the task whose step runs now, 0 outside steps */
 } portal_rt;
 
 static inline portal_rt *portal_rt_of(portal_app *app)

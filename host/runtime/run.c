@@ -217,12 +217,23 @@ typedef struct step_ctx {
     bool trapped;
 } step_ctx;
 
+/* sockPoll's bound: the next due task other than the one running. */
+static int next_timer_ms(portal_app *app)
+{
+    portal_rt *rt = portal_rt_of(app);
+    return portal_microtasks_wait_ms_except(&rt->tasks, (uint32_t)portal_platform_now_ms(),
+                                            rt->running_task);
+}
+
 static bool step_task(void *ctx, int32_t handle, int32_t now_ms, int64_t *action)
 {
     step_ctx *s = ctx;
     s->call->handle = handle;
     s->call->now = now_ms;
-    if (!call_app(s->rt, do_step, s->call, "portalMicroTaskStep")) {
+    s->rt->running_task = handle;
+    bool ok = call_app(s->rt, do_step, s->call, "portalMicroTaskStep");
+    s->rt->running_task = 0;
+    if (!ok) {
         s->trapped = !s->rt->exiting_by_proc_exit;
         return false;
     }
@@ -262,6 +273,7 @@ int portal_run(const portal_run_options *opts)
     for (int i = 0; i < opts->argc; i++)
         argv[i + 1] = opts->argv[i];
     rt->argc = opts->argc + 1;
+    rt->app.next_timer_ms = next_timer_ms;
     rt->argv = argv;
     portal_microtasks_init(&rt->tasks);
 

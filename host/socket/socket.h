@@ -20,6 +20,7 @@ typedef struct portal_socket {
     int type;       /* 1 stream, 2 datagram */
     int listening;  /* listen() succeeded */
     int connecting; /* a connect is in progress (sockConnect may be called again to finish it) */
+    int tls_listener; /* used with tlsAccept: sockPoll reports finished handshakes on it */
 } portal_socket;
 
 /* Looks up a plain socket handle; NULL (and last error set, naming `who`) when invalid. */

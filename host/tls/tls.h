@@ -19,4 +19,16 @@ int portal_tls_poll_fill(struct portal_app *app, struct pollfd *fds, int max);
 void portal_tls_poll_service(struct portal_app *app);
 int portal_tls_next_deadline_ms(struct portal_app *app);
 
+/* sockPoll support.
+ * session_poll: for a live TLS session handle, its descriptor and the events ready without
+ * waiting (PORTAL_WAIT_READ when plaintext is already decrypted inside mbedTLS or the session
+ * ended, so tlsRecv returns at once). false when `handle` is not a live session.
+ * listener_poll: for a listener, true when a finished handshake accepted on it waits for tlsAccept;
+ * *watch_fd tells whether new TCP connections can be taken now (the handshake queue has room),
+ * *wake_ms when that changes (-1 = not by time). */
+#include <stdbool.h>
+bool portal_tls_session_poll(struct portal_app *app, int32_t handle, int *fd, int *ready_now);
+bool portal_tls_listener_poll(struct portal_app *app, int32_t listener_handle, bool *watch_fd,
+                              int *wake_ms);
+
 #endif

@@ -475,6 +475,33 @@ int tls_engine_next_deadline_ms(portal_app *app)
     return left > INT_MAX ? INT_MAX : (int)left;
 }
 
+bool tls_engine_accepting(portal_app *app, int *wake_ms)
+{
+    portal_tls_state *state = app->tls;
+    *wake_ms = -1;
+    if (!state || state->pending_count < state->pending_capacity)
+        return true;
+    int oldest = tls_pending_oldest_unfinished(state);
+    if (oldest < 0)
+        return false; /* everything queued has finished: tlsAccept hands those out first */
+    int64_t evictable_at = state->pending[oldest]->accepted_ms + PORTAL_TLS_EVICT_AGE_MS;
+    int64_t now = portal_platform_now_ms();
+    if (evictable_at <= now)
+        return true;
+    *wake_ms = (int)(evictable_at - now);
+    return false;
+}
+
+bool tls_engine_has_ready(portal_app *app, int32_t listener_handle)
+{
+    portal_tls_state *state = app->tls;
+    for (int i = 0; state && i < state->pending_count; i++)
+        if (state->pending[i]->state == TLS_CONN_READY &&
+            state->pending[i]->listener_handle == listener_handle)
+            return true;
+    return false;
+}
+
 void tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
 {
     portal_tls_state *state = app->tls;

@@ -169,6 +169,11 @@ void tls_engine_drop_all(portal_app *app);
 struct pollfd;
 int tls_engine_fill_pollfds(portal_app *app, struct pollfd *fds, int max);
 int tls_engine_next_deadline_ms(portal_app *app);
+/* Whether tlsAccept could take a new TCP connection now (the queue has room, or its oldest
+ * unfinished handshake may be evicted); otherwise *wake_ms is when eviction becomes possible. */
+bool tls_engine_accepting(portal_app *app, int *wake_ms);
+/* True when a finished handshake accepted on `listener_handle` waits to be handed out. */
+bool tls_engine_has_ready(portal_app *app, int32_t listener_handle);
 /* Sleeps until the listener (when `listener_fd` is valid and a slot is free) or a pending handshake
  * socket is ready, a handshake deadline passes, or `deadline`. */
 void tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline);

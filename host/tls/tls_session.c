@@ -57,6 +57,7 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
     if (!sock->listening)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "tlsAccept: socket %d is not listening", (int)listener);
+    sock->tls_listener = 1;
     /* Before any handshake work (CONTRACT.md A.9): a finished client must never be dropped. */
     if (app->open_sessions >= app->limits.max_tls_sessions)
         return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: too many sessions (limit %d)",
@@ -355,6 +356,27 @@ void portal_tls_poll_service(portal_app *app)
         return;
     tls_engine_advance_all(app);
     portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_SESSION, tls_service_session, NULL);
+}
+
+bool portal_tls_session_poll(portal_app *app, int32_t handle, int *fd, int *ready_now)
+{
+    tls_conn *conn = tls_session_get(app, handle);
+    if (!conn)
+        return false;
+    *fd = conn->fd;
+    *ready_now = 0;
+    if (conn->state != TLS_CONN_OPEN)
+        *ready_now |= PORTAL_WAIT_READ | PORTAL_WAIT_HANGUP; /* tlsRecv returns 0 or the error */
+    else if (mbedtls_ssl_get_bytes_avail(&conn->ssl) > 0 || mbedtls_ssl_check_pending(&conn->ssl))
+        *ready_now |= PORTAL_WAIT_READ; /* decrypted (or already received) bytes wait inside */
+    return true;
+}
+
+bool portal_tls_listener_poll(portal_app *app, int32_t listener_handle, bool *watch_fd,
+                              int *wake_ms)
+{
+    *watch_fd = tls_engine_accepting(app, wake_ms);
+    return tls_engine_has_ready(app, listener_handle);
 }
 
 int portal_tls_next_deadline_ms(portal_app *app)

@@ -43,6 +43,7 @@ static const expected portable[] = {
     {"portal_socket", "sockSend", "(i*~i)i", "iiii:i"},
     {"portal_socket", "sockRecv", "(i*~i)i", "iiii:i"},
     {"portal_socket", "sockClose", "(i)i", "i:i"},
+    {"portal_socket", "sockPoll", "(*~i)i", "iii:i"}, /* extension */
     {"portal_socket_tls", "tlsServerConfigCreate", "(*~*~*~i)i", "iiiiiii:i"},
     {"portal_socket_tls", "tlsServerConfigFree", "(i)i", "i:i"},
     {"portal_socket_tls", "tlsAccept", "(ii*~i)i", "iiiii:i"},

@@ -41,6 +41,27 @@ PORTAL_IMPORT(portal_socket, sockRecv)
 int32_t sockRecv(int32_t sock, void *buf, uint32_t len, int32_t timeout_ms);
 PORTAL_IMPORT(portal_socket, sockClose) int32_t sockClose(int32_t sock);
 
+/* ---- sockPoll (extension, PP_FEATURE_EXT_SOCKET_POLL) ----
+ * Waits until one of `entries` is ready, at most timeout_ms (same rule as everywhere; it also
+ * returns early, with 0, when another microtask of the app falls due). Handles may be sockets,
+ * listeners and TLS sessions. A listener used with tlsAccept is readable when a handshake has
+ * finished; a TLS session is readable when plaintext is already decrypted. Returns how many entries
+ * have revents set, 0 on timeout, or a negative error code. */
+enum { PP_POLL_IN = 1, PP_POLL_OUT = 2, PP_POLL_ERR = 4, PP_POLL_HUP = 8, PP_POLL_INVALID = 16 };
+typedef struct pp_poll_entry {
+    int32_t handle;
+    uint16_t events;  /* PP_POLL_IN | PP_POLL_OUT */
+    uint16_t revents; /* written by the host; ERR, HUP and INVALID are always reported */
+} pp_poll_entry;
+_Static_assert(sizeof(pp_poll_entry) == 8, "pp_poll_entry is 8 bytes");
+_Static_assert(offsetof(pp_poll_entry, revents) == 6, "revents at offset 6");
+PORTAL_IMPORT(portal_socket, sockPoll)
+int32_t sockPoll(pp_poll_entry *entries, uint32_t entries_bytes, int32_t timeout_ms);
+static inline int32_t pp_poll(pp_poll_entry *entries, uint32_t count, int32_t timeout_ms)
+{
+    return sockPoll(entries, count * (uint32_t)sizeof *entries, timeout_ms);
+}
+
 /* ---- addresses ---- */
 
 /* The upstream 12-byte form (IPv4). */

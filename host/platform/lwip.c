@@ -1,0 +1,614 @@
+/* lwip.c - the platform layer (platform.h) for the firmware: lwIP sockets through the lwip_* API,
+ * waits with lwip_poll (or lwip_select when the stack has no poll), ESP-IDF clocks, randomness and
+ * Wi-Fi station under ESP_PLATFORM, portable fallbacks elsewhere so the file also compiles against
+ * a desktop lwIP (Debian's liblwip-dev) in `make test`.
+ *
+ * lwIP rule kept here: SO_RCVTIMEO/SO_SNDTIMEO = 0 means "block forever" to lwIP, so this file never
+ * sets socket timeouts at all. Every socket is non-blocking (O_NONBLOCK via lwip_fcntl) and every
+ * wait is an explicit lwip_poll/lwip_select with the caller's timeout. */
+#include "platform.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lwip/opt.h"
+#include "lwip/sockets.h"
+#if LWIP_DNS
+#include "lwip/netdb.h"
+#endif
+
+#ifdef ESP_PLATFORM
+#include "esp_heap_caps.h"
+#include "esp_netif.h"
+#include "esp_random.h"
+#include "esp_timer.h"
+#include "esp_wifi.h"
+#else
+#include <time.h>
+#include "lwip/netif.h"
+#endif
+
+#if !LWIP_SOCKET_POLL && !LWIP_SOCKET_SELECT
+#error "platform/lwip.c needs LWIP_SOCKET_POLL or LWIP_SOCKET_SELECT"
+#endif
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* lwIP never raises SIGPIPE anyway */
+#endif
+
+/* The errno of the last failing platform call. Per thread: the caller reads it right after the
+ * call that failed, and lwIP sets errno per task. */
+static _Thread_local int last_errno;
+
+static int fail_with_errno(int err, int result)
+{
+    last_errno = err ? err : EIO;
+    return result;
+}
+
+const char *portal_platform_last_error(void)
+{
+    return last_errno ? strerror(last_errno) : "no error";
+}
+
+int portal_platform_last_errno(void)
+{
+    return last_errno;
+}
+
+/* ---- time, memory, randomness ---- */
+
+int64_t portal_platform_now_us(void)
+{
+#ifdef ESP_PLATFORM
+    return esp_timer_get_time(); /* microseconds since boot, monotonic */
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+#endif
+}
+
+int64_t portal_platform_now_ms(void)
+{
+    return portal_platform_now_us() / 1000;
+}
+
+/* The firmware has no resident set: report heap in use (internal RAM and PSRAM together). */
+size_t portal_platform_rss_bytes(void)
+{
+#ifdef ESP_PLATFORM
+    size_t total = heap_caps_get_total_size(MALLOC_CAP_8BIT);
+    size_t free_bytes = heap_caps_get_free_size(MALLOC_CAP_8BIT);
+    return total > free_bytes ? total - free_bytes : 0;
+#else
+    return 0;
+#endif
+}
+
+#ifndef ESP_PLATFORM
+/* Portable fallback for the compile check and desktop lwIP ports: the kernel's random device. */
+static bool read_urandom(void *buf, size_t len)
+{
+    FILE *dev = fopen("/dev/urandom", "rb");
+    if (!dev)
+        return false;
+    size_t got = fread(buf, 1, len, dev);
+    fclose(dev);
+    return got == len;
+}
+#endif
+
+bool portal_platform_random(void *buf, size_t len)
+{
+#ifdef ESP_PLATFORM
+    /* True random numbers while Wi-Fi or Bluetooth is on (the firmware's normal state); otherwise
+     * the ESP-IDF bootloader entropy source seeds it. */
+    esp_fill_random(buf, len);
+    return true;
+#else
+    if (read_urandom(buf, len))
+        return true;
+    last_errno = EIO;
+    return false;
+#endif
+}
+
+/* ---- address conversion ---- */
+
+static socklen_t to_native(const portal_sockaddr *addr, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof *out);
+#if LWIP_IPV6
+    if (addr->family == 6) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = lwip_htons(addr->port);
+        memcpy(&sin6->sin6_addr, addr->ip, 16);
+        sin6->sin6_scope_id = addr->scope_id;
+        return (socklen_t)sizeof *sin6;
+    }
+#endif
+    struct sockaddr_in *sin = (struct sockaddr_in *)out;
+    sin->sin_family = AF_INET;
+    sin->sin_port = lwip_htons(addr->port);
+    memcpy(&sin->sin_addr, addr->ip, 4);
+    return (socklen_t)sizeof *sin;
+}
+
+static void from_native(const struct sockaddr_storage *native, portal_sockaddr *out)
+{
+    memset(out, 0, sizeof *out);
+#if LWIP_IPV6
+    if (native->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)native;
+        out->family = 6;
+        out->port = lwip_ntohs(sin6->sin6_port);
+        memcpy(out->ip, &sin6->sin6_addr, 16);
+        out->scope_id = sin6->sin6_scope_id;
+        return;
+    }
+#endif
+    if (native->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)native;
+        out->family = 4;
+        out->port = lwip_ntohs(sin->sin_port);
+        memcpy(out->ip, &sin->sin_addr, 4);
+    }
+}
+
+/* ---- sockets ---- */
+
+static bool set_nonblocking(int fd)
+{
+    int flags = lwip_fcntl(fd, F_GETFL, 0);
+    if (flags < 0)
+        return false;
+    return lwip_fcntl(fd, F_SETFL, flags | O_NONBLOCK) >= 0;
+}
+
+/* `type_stream_or_dgram` uses the app's numbering: 1 = stream, 2 = datagram. IPv6 sockets are
+ * IPv6-only, as on the desktop. lwIP has no close-on-exec (no exec on the device). */
+portal_fd portal_platform_socket(int family, int type_stream_or_dgram, int protocol)
+{
+#if LWIP_IPV6
+    int domain = family == 6 ? AF_INET6 : AF_INET;
+#else
+    if (family == 6)
+        return fail_with_errno(EAFNOSUPPORT, PORTAL_FD_INVALID);
+    int domain = AF_INET;
+#endif
+    int type = type_stream_or_dgram == 2 ? SOCK_DGRAM : SOCK_STREAM;
+    int fd = lwip_socket(domain, type, protocol);
+    if (fd < 0)
+        return fail_with_errno(errno, PORTAL_FD_INVALID);
+    if (!set_nonblocking(fd)) {
+        int err = errno;
+        lwip_close(fd);
+        return fail_with_errno(err, PORTAL_FD_INVALID);
+    }
+#if LWIP_IPV6
+    if (family == 6) {
+        int on = 1;
+        if (lwip_setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, (socklen_t)sizeof on) != 0) {
+            int err = errno;
+            lwip_close(fd);
+            return fail_with_errno(err, PORTAL_FD_INVALID);
+        }
+    }
+#endif
+    return fd;
+}
+
+int portal_platform_bind(portal_fd fd, const portal_sockaddr *addr, bool reuse_addr)
+{
+#if SO_REUSE
+    if (reuse_addr) {
+        int on = 1;
+        if (lwip_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, (socklen_t)sizeof on) != 0)
+            return fail_with_errno(errno, PORTAL_IO_ERROR);
+    }
+#else
+    (void)reuse_addr; /* lwIP built without SO_REUSE: bind as is */
+#endif
+    struct sockaddr_storage native;
+    socklen_t native_len = to_native(addr, &native);
+    if (lwip_bind(fd, (struct sockaddr *)&native, native_len) != 0)
+        return fail_with_errno(errno, PORTAL_IO_ERROR);
+    return 0;
+}
+
+void portal_platform_set_nodelay(portal_fd fd)
+{
+    int one = 1;
+    (void)lwip_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, (socklen_t)sizeof one);
+}
+
+int portal_platform_listen(portal_fd fd, int backlog)
+{
+    if (lwip_listen(fd, backlog) != 0)
+        return fail_with_errno(errno, PORTAL_IO_ERROR);
+    return 0;
+}
+
+/* lwIP has no accept4: the new socket is made non-blocking right after accept. A connection that
+ * died in the queue (ECONNABORTED) is skipped so the next one can be taken. */
+portal_fd portal_platform_accept(portal_fd fd, portal_sockaddr *peer)
+{
+    struct sockaddr_storage native;
+    for (;;) {
+        socklen_t native_len = (socklen_t)sizeof native;
+        memset(&native, 0, sizeof native);
+        int client = lwip_accept(fd, (struct sockaddr *)&native, &native_len);
+        if (client >= 0) {
+            if (!set_nonblocking(client)) {
+                int err = errno;
+                lwip_close(client);
+                return fail_with_errno(err, PORTAL_IO_ERROR);
+            }
+            if (peer)
+                from_native(&native, peer);
+            return client;
+        }
+        int err = errno;
+        if (err == EINTR || err == ECONNABORTED)
+            continue;
+        if (err == EAGAIN || err == EWOULDBLOCK)
+            return fail_with_errno(err, PORTAL_IO_WOULD_BLOCK);
+        return fail_with_errno(err, PORTAL_IO_ERROR);
+    }
+}
+
+int portal_platform_connect_start(portal_fd fd, const portal_sockaddr *addr)
+{
+    struct sockaddr_storage native;
+    socklen_t native_len = to_native(addr, &native);
+    if (lwip_connect(fd, (struct sockaddr *)&native, native_len) == 0)
+        return 0;
+    int err = errno;
+    if (err == EINPROGRESS || err == EALREADY || err == EINTR || err == EAGAIN)
+        return fail_with_errno(err, PORTAL_IO_WOULD_BLOCK);
+    return fail_with_errno(err, PORTAL_IO_ERROR);
+}
+
+int portal_platform_connect_finish(portal_fd fd)
+{
+    int err = 0;
+    socklen_t err_len = (socklen_t)sizeof err;
+    if (lwip_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0)
+        return fail_with_errno(errno, PORTAL_IO_ERROR);
+    if (err == 0)
+        return 0;
+    return fail_with_errno(err, PORTAL_IO_ERROR);
+}
+
+/* Sorts an errno from send/recv into the three outcomes callers act on. */
+static long io_error(int err)
+{
+    last_errno = err ? err : EIO;
+    switch (err) {
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+        return PORTAL_IO_WOULD_BLOCK;
+    case ECONNRESET:
+    case ENOTCONN:
+    case EPIPE:
+    case ECONNABORTED:
+    case ETIMEDOUT:
+        return PORTAL_IO_CLOSED;
+    default:
+        return PORTAL_IO_ERROR;
+    }
+}
+
+long portal_platform_send(portal_fd fd, const void *buf, size_t len)
+{
+    for (;;) {
+        ssize_t sent = lwip_send(fd, buf, len, MSG_NOSIGNAL);
+        if (sent >= 0)
+            return (long)sent;
+        if (errno != EINTR)
+            return io_error(errno);
+    }
+}
+
+long portal_platform_recv(portal_fd fd, void *buf, size_t len)
+{
+    for (;;) {
+        ssize_t got = lwip_recv(fd, buf, len, 0);
+        if (got >= 0)
+            return (long)got;
+        if (errno != EINTR)
+            return io_error(errno);
+    }
+}
+
+void portal_platform_close(portal_fd fd)
+{
+    if (fd >= 0)
+        (void)lwip_close(fd);
+}
+
+int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr)
+{
+    struct sockaddr_storage native;
+    socklen_t native_len = (socklen_t)sizeof native;
+    memset(&native, 0, sizeof native);
+    if (lwip_getsockname(fd, (struct sockaddr *)&native, &native_len) != 0)
+        return fail_with_errno(errno, PORTAL_IO_ERROR);
+    from_native(&native, addr);
+    return 0;
+}
+
+/* ---- shutdown interrupt ----
+ * The firmware has no signals; it may still register an lwIP socket (for example a UDP socket it
+ * sends a byte to) as the interrupt descriptor, and call portal_platform_interrupt() from its own
+ * task. The flag is a plain volatile int: a single aligned store on both ESP32 cores. */
+static portal_fd interrupt_fd = PORTAL_FD_INVALID;
+static volatile int interrupt_requested;
+
+void portal_platform_set_interrupt_fd(portal_fd fd)
+{
+    interrupt_fd = fd;
+    interrupt_requested = 0;
+}
+
+void portal_platform_interrupt(void)
+{
+    interrupt_requested = 1;
+}
+
+bool portal_platform_interrupted(void)
+{
+    return interrupt_requested != 0;
+}
+
+portal_fd portal_platform_interrupt_fd(void)
+{
+    return interrupt_fd;
+}
+
+/* ---- waiting ----
+ * One wait on `fd` (and the interrupt descriptor when set) for at most `timeout_ms` (< 0 =
+ * forever). Returns the ready mask of `fd` (0 on timeout), PORTAL_IO_INTERRUPTED when only the
+ * interrupt descriptor fired, or PORTAL_IO_ERROR with errno kept. */
+#if LWIP_SOCKET_POLL
+static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_fired)
+{
+    struct pollfd fds[2];
+    memset(fds, 0, sizeof fds);
+    fds[0].fd = fd;
+    if (events & PORTAL_WAIT_READ)
+        fds[0].events |= POLLIN;
+    if (events & PORTAL_WAIT_WRITE)
+        fds[0].events |= POLLOUT;
+    nfds_t nfds = 1;
+    if (interrupt_fd != PORTAL_FD_INVALID) {
+        fds[1].fd = interrupt_fd;
+        fds[1].events = POLLIN;
+        nfds = 2;
+    }
+    int n = lwip_poll(fds, nfds, timeout_ms < 0 ? -1 : timeout_ms);
+    if (n < 0)
+        return PORTAL_IO_ERROR;
+    *interrupt_fired = nfds == 2 && fds[1].revents != 0;
+    if (n == 0)
+        return 0;
+    if (fds[0].revents & POLLNVAL) {
+        errno = EBADF;
+        return PORTAL_IO_ERROR;
+    }
+    int ready = 0;
+    if (fds[0].revents & POLLIN)
+        ready |= PORTAL_WAIT_READ;
+    if (fds[0].revents & POLLOUT)
+        ready |= PORTAL_WAIT_WRITE;
+    if (fds[0].revents & POLLERR)
+        ready |= PORTAL_WAIT_ERROR;
+    if (fds[0].revents & POLLHUP)
+        ready |= PORTAL_WAIT_HANGUP;
+    return ready;
+}
+#else
+static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_fired)
+{
+    fd_set rd, wr, ex;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_ZERO(&ex);
+    if (events & PORTAL_WAIT_READ)
+        FD_SET(fd, &rd);
+    if (events & PORTAL_WAIT_WRITE)
+        FD_SET(fd, &wr);
+    FD_SET(fd, &ex);
+    int maxfd = fd;
+    if (interrupt_fd != PORTAL_FD_INVALID) {
+        FD_SET(interrupt_fd, &rd);
+        if (interrupt_fd > maxfd)
+            maxfd = interrupt_fd;
+    }
+    struct timeval tv, *tvp = NULL;
+    if (timeout_ms >= 0) {
+        tv.tv_sec = timeout_ms / 1000;
+        tv.tv_usec = (timeout_ms % 1000) * 1000;
+        tvp = &tv; /* {0, 0} is a real poll for select, unlike SO_RCVTIMEO */
+    }
+    int n = lwip_select(maxfd + 1, &rd, &wr, &ex, tvp);
+    if (n < 0)
+        return PORTAL_IO_ERROR;
+    *interrupt_fired = interrupt_fd != PORTAL_FD_INVALID && FD_ISSET(interrupt_fd, &rd);
+    int ready = 0;
+    if (FD_ISSET(fd, &rd))
+        ready |= PORTAL_WAIT_READ;
+    if (FD_ISSET(fd, &wr))
+        ready |= PORTAL_WAIT_WRITE;
+    if (FD_ISSET(fd, &ex))
+        ready |= PORTAL_WAIT_ERROR;
+    return ready;
+}
+#endif
+
+int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
+{
+    int64_t deadline_us = portal_platform_now_us() + (int64_t)timeout_ms * 1000;
+    int slice_ms = timeout_ms;
+    for (;;) {
+        if (interrupt_requested && timeout_ms != 0)
+            return PORTAL_IO_INTERRUPTED;
+        bool interrupt_fired = false;
+        int ready = wait_once(fd, events, slice_ms, &interrupt_fired);
+        if (ready > 0)
+            return ready;
+        if (ready == 0) {
+            if (interrupt_fired && (interrupt_requested || timeout_ms != 0))
+                return PORTAL_IO_INTERRUPTED;
+            return 0;
+        }
+        if (errno != EINTR)
+            return fail_with_errno(errno, PORTAL_IO_ERROR);
+        if (timeout_ms > 0) {
+            int64_t left_us = deadline_us - portal_platform_now_us();
+            if (left_us <= 0)
+                return 0;
+            slice_ms = (int)((left_us + 999) / 1000);
+        }
+    }
+}
+
+/* lwIP keeps no cheap count of open sockets that is portable across versions. */
+int portal_platform_open_fd_count(void)
+{
+    return -1;
+}
+
+/* ---- network interface ---- */
+
+#ifdef ESP_PLATFORM
+static esp_netif_t *station_netif(void)
+{
+    return esp_netif_get_handle_from_ifkey("WIFI_STA_DEF");
+}
+
+static bool station_ipv4(uint8_t out[4])
+{
+    esp_netif_t *netif = station_netif();
+    esp_netif_ip_info_t info;
+    if (!netif || esp_netif_get_ip_info(netif, &info) != ESP_OK || info.ip.addr == 0)
+        return false;
+    memcpy(out, &info.ip.addr, 4); /* esp_ip4_addr_t holds the address in network order */
+    return true;
+}
+
+int portal_platform_net_is_ready(void)
+{
+    uint8_t ip[4];
+    return station_ipv4(ip) ? 1 : 0;
+}
+
+int portal_platform_net_connect(void)
+{
+    esp_err_t err = esp_wifi_connect();
+    return err == ESP_OK || err == ESP_ERR_WIFI_CONN ? 0 : -1;
+}
+
+int portal_platform_net_disconnect(void)
+{
+    esp_err_t err = esp_wifi_disconnect();
+    return err == ESP_OK || err == ESP_ERR_WIFI_NOT_STARTED ? 0 : -1;
+}
+
+int portal_platform_wifi_mode(void)
+{
+    wifi_mode_t mode = WIFI_MODE_NULL;
+    if (esp_wifi_get_mode(&mode) != ESP_OK)
+        return 0; /* Wi-Fi not initialised: off */
+    switch (mode) {
+    case WIFI_MODE_STA:
+        return 1;
+    case WIFI_MODE_AP:
+        return 2;
+    case WIFI_MODE_APSTA:
+        return 3;
+    default:
+        return 0;
+    }
+}
+
+bool portal_platform_net_ipv4(uint8_t out[4])
+{
+    if (station_ipv4(out))
+        return true;
+    memset(out, 0, 4);
+    return station_netif() != NULL;
+}
+#else
+/* Generic lwIP (no ESP-IDF): the default netif stands for the station. Read without the core
+ * lock: good enough for the status queries of a desktop lwIP port. */
+static bool default_ipv4(uint8_t out[4])
+{
+    struct netif *netif = netif_default;
+    if (!netif || !netif_is_up(netif))
+        return false;
+    const ip4_addr_t *addr = netif_ip4_addr(netif);
+    if (!addr || ip4_addr_isany(addr))
+        return false;
+    memcpy(out, &addr->addr, 4);
+    return true;
+}
+
+int portal_platform_net_is_ready(void)
+{
+    uint8_t ip[4];
+    return default_ipv4(ip) ? 1 : 0;
+}
+
+int portal_platform_net_connect(void)
+{
+    return 0;
+}
+
+int portal_platform_net_disconnect(void)
+{
+    return 0;
+}
+
+int portal_platform_wifi_mode(void)
+{
+    return netif_default ? 1 : 0;
+}
+
+bool portal_platform_net_ipv4(uint8_t out[4])
+{
+    if (default_ipv4(out))
+        return true;
+    memset(out, 0, 4);
+    return netif_default != NULL;
+}
+#endif
+
+bool portal_platform_resolve_ipv4(const char *host, uint8_t out[4])
+{
+#if LWIP_DNS
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    struct addrinfo *result = NULL;
+    if (lwip_getaddrinfo(host, NULL, &hints, &result) != 0 || !result)
+        return false;
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)result->ai_addr;
+    memcpy(out, &sin->sin_addr, 4);
+    lwip_freeaddrinfo(result);
+    return true;
+#else
+    /* lwIP built without DNS: only dotted-quad literals resolve. */
+    struct in_addr addr;
+    if (lwip_inet_pton(AF_INET, host, &addr) != 1)
+        return false;
+    memcpy(out, &addr, 4);
+    return true;
+#endif
+}

@@ -1,0 +1,226 @@
+/* poll.c - the sockPoll extension: readiness of many sockets, listeners and TLS sessions in one
+ * wait (docs/extensions.md). While it waits it also drives pending TLS handshakes, so a listener
+ * used with tlsAccept turns readable when a handshake has finished, and a TLS session turns
+ * readable when plaintext is already decrypted inside mbedTLS even if its socket is quiet.
+ *
+ * Entry layout (8 bytes, little-endian): i32 handle, u16 events wanted, u16 revents (written).
+ * It never waits past the app's next due microtask (app->next_timer_ms) nor past a host shutdown. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../api/api.h"
+#include "../core/app.h"
+#include "../platform/platform.h"
+#include "../tls/tls.h"
+#include "socket.h"
+
+#define POLL_ENTRY_SIZE 8
+#define POLL_MAX_ENTRIES 16384
+
+enum {
+    POLL_IN = 1,       /* readable / acceptable / finished handshake waiting */
+    POLL_OUT = 2,      /* writable / connect finished */
+    POLL_ERR = 4,      /* always reported */
+    POLL_HUP = 8,      /* peer hung up; always reported */
+    POLL_INVALID = 16, /* not a socket, listener or TLS session handle of this app */
+};
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static int min_wait(int a, int b) /* -1 = forever */
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
+typedef struct poll_plan {
+    struct pollfd *fds;
+    int *slot;        /* per entry: index into fds, or -1 */
+    uint16_t *events; /* per entry: wanted events */
+    uint16_t *ready;  /* per entry: ready events */
+    int nfds;
+    int wait_ms;      /* extra wake-up needed by TLS listeners (-1 none) */
+} poll_plan;
+
+/* One pass over the entries: what is ready without waiting, and what to poll. */
+static int plan_entries(portal_app *app, const uint8_t *entries, uint32_t count, poll_plan *plan)
+{
+    int ready = 0;
+    plan->nfds = 0;
+    plan->wait_ms = -1;
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *e = entries + (size_t)i * POLL_ENTRY_SIZE;
+        int32_t handle = (int32_t)get_u32(e);
+        uint16_t want = (uint16_t)((e[4] | e[5] << 8) & (POLL_IN | POLL_OUT));
+        plan->events[i] = want;
+        plan->ready[i] = 0;
+        plan->slot[i] = -1;
+        portal_fd fd = PORTAL_FD_INVALID;
+        int now = 0;
+        switch (portal_handles_kind(&app->handles, handle)) {
+        case PORTAL_HANDLE_SOCKET: {
+            portal_socket *s = portal_handles_get(&app->handles, handle, PORTAL_HANDLE_SOCKET);
+            fd = s->fd;
+            if (s->listening && s->tls_listener) {
+                bool watch;
+                int wake;
+                if (portal_tls_listener_poll(app, handle, &watch, &wake))
+                    now |= POLL_IN;
+                plan->wait_ms = min_wait(plan->wait_ms, wake);
+                if (!watch)
+                    fd = PORTAL_FD_INVALID; /* queue full: new clients wait in the backlog */
+            }
+            break;
+        }
+        case PORTAL_HANDLE_TLS_SESSION: {
+            int tls_now = 0;
+            portal_tls_session_poll(app, handle, &fd, &tls_now);
+            if (tls_now & PORTAL_WAIT_READ)
+                now |= POLL_IN;
+            if (tls_now & PORTAL_WAIT_HANGUP)
+                now |= POLL_HUP;
+            break;
+        }
+        default:
+            plan->ready[i] = POLL_INVALID;
+            ready++;
+            continue;
+        }
+        plan->ready[i] = (uint16_t)(now & (want | POLL_HUP));
+        if (plan->ready[i])
+            ready++;
+        if (fd != PORTAL_FD_INVALID && want) {
+            struct pollfd *p = &plan->fds[plan->nfds];
+            p->fd = fd;
+            p->events = (short)(((want & POLL_IN) ? POLLIN : 0) | ((want & POLL_OUT) ? POLLOUT : 0));
+            p->revents = 0;
+            plan->slot[i] = plan->nfds++;
+        }
+    }
+    return ready;
+}
+
+/* Folds poll results into the entries; returns how many entries have become ready. */
+static int collect(const poll_plan *plan, uint32_t count)
+{
+    int ready = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (plan->slot[i] >= 0) {
+            short r = plan->fds[plan->slot[i]].revents;
+            uint16_t got = 0;
+            if (r & POLLIN)
+                got |= POLL_IN;
+            if (r & POLLOUT)
+                got |= POLL_OUT;
+            if (r & (POLLERR | POLLNVAL))
+                got |= POLL_ERR;
+            if (r & POLLHUP)
+                got |= POLL_HUP | (plan->events[i] & POLL_IN); /* reading reports the end */
+            plan->ready[i] = (uint16_t)(plan->ready[i] | (got & (plan->events[i] | POLL_ERR | POLL_HUP)));
+        }
+        if (plan->ready[i])
+            ready++;
+    }
+    return ready;
+}
+
+int32_t portal_sock_poll(portal_app *app, uint8_t *entries, uint32_t entries_len,
+                         int32_t timeout_ms)
+{
+    if (entries_len % POLL_ENTRY_SIZE != 0)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "sockPoll: entries length %u is not a multiple of %d", entries_len,
+                           POLL_ENTRY_SIZE);
+    uint32_t count = entries_len / POLL_ENTRY_SIZE;
+    if (count > POLL_MAX_ENTRIES)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "sockPoll: %u entries (limit %d)", count, POLL_MAX_ENTRIES);
+    /* entries + pending handshakes and queued-record sessions + the shutdown descriptor */
+    size_t extra = (size_t)app->limits.max_pending_handshakes + (size_t)app->limits.max_tls_sessions + 1;
+    size_t cap = (size_t)count + extra;
+    poll_plan plan;
+    plan.fds = malloc(cap * sizeof *plan.fds);
+    plan.slot = malloc((count ? count : 1) * sizeof *plan.slot);
+    plan.events = malloc((count ? count : 1) * sizeof *plan.events);
+    plan.ready = malloc((count ? count : 1) * sizeof *plan.ready);
+    int32_t result;
+    if (!plan.fds || !plan.slot || !plan.events || !plan.ready) {
+        result = portal_fail(app, PORTAL_ERR_INTERNAL, "sockPoll: out of memory");
+        goto out;
+    }
+    int64_t start = portal_platform_now_ms();
+    for (;;) {
+        int ready = plan_entries(app, entries, count, &plan);
+        int entry_fds = plan.nfds;
+        plan.nfds += portal_tls_poll_fill(app, plan.fds + plan.nfds, (int)(cap - (size_t)plan.nfds - 1));
+        bool has_tls_work = plan.nfds > entry_fds;
+        portal_fd stop_fd = portal_platform_interrupt_fd();
+        if (stop_fd != PORTAL_FD_INVALID) {
+            plan.fds[plan.nfds].fd = stop_fd;
+            plan.fds[plan.nfds].events = POLLIN;
+            plan.fds[plan.nfds].revents = 0;
+            plan.nfds++;
+        }
+        int wait = -1;
+        bool timer_cut = false;
+        if (ready > 0 || timeout_ms == 0) {
+            wait = 0;
+        } else {
+            if (timeout_ms > 0) {
+                int64_t left = start + timeout_ms - portal_platform_now_ms();
+                wait = left > 0 ? (int)left : 0;
+            }
+            wait = min_wait(wait, portal_tls_next_deadline_ms(app));
+            wait = min_wait(wait, plan.wait_ms);
+            if (app->next_timer_ms) {
+                int timer = app->next_timer_ms(app);
+                if (timer >= 0 && (wait < 0 || timer < wait)) {
+                    wait = timer;
+                    timer_cut = true;
+                }
+            }
+        }
+        if (wait != 0 && portal_platform_interrupted()) {
+            result = portal_fail(app, PORTAL_ERR_NOT_READY, "sockPoll: interrupted: host shutting down");
+            goto out;
+        }
+        int n = poll(plan.fds, (nfds_t)plan.nfds, wait);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (has_tls_work)
+            portal_tls_poll_service(app);
+        ready = collect(&plan, count);
+        if (has_tls_work && ready == 0 && n > 0) {
+            /* A handshake may have finished: re-plan without waiting. */
+            ready = plan_entries(app, entries, count, &plan);
+        }
+        bool expired = timeout_ms == 0 ||
+                       (timeout_ms > 0 && portal_platform_now_ms() - start >= timeout_ms);
+        if (ready > 0 || expired || (timer_cut && n == 0)) {
+            for (uint32_t i = 0; i < count; i++)
+                put_u16(entries + (size_t)i * POLL_ENTRY_SIZE + 6, plan.ready[i]);
+            result = ready;
+            goto out;
+        }
+    }
+out:
+    free(plan.fds);
+    free(plan.slot);
+    free(plan.events);
+    free(plan.ready);
+    return result;
+}
