@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "run.h"
 
@@ -108,6 +109,12 @@ int main(int argc, char **argv)
     if (!opts.wasm_path) {
         usage(stderr);
         return PORTAL_EXIT_USAGE;
+    }
+    /* A server app may hold thousands of connections: use the hard descriptor limit. */
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
     }
     return portal_run(&opts);
 }

@@ -5,6 +5,10 @@
  *   tls_client silent HOST PORT SECONDS              TCP connect, send nothing, hold, close
  *   tls_client dribble HOST PORT SECONDS             send a ClientHello prefix one byte a second
  *   tls_client garbage HOST PORT                     send non-TLS bytes; expect the server to drop us
+ *   tls_client load HOST PORT N ACTIVE ROUNDS IDLE_S  open N sessions and keep them; print "open N";
+ *                                                   stay idle IDLE_S seconds; then ROUNDS times send
+ *                                                   a message on ACTIVE sessions at once and check
+ *                                                   every echo; print round-trip p50/p99
  * Every wait is bounded; exit status 0 = what was expected happened. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -242,10 +247,93 @@ static int do_garbage(const char *host, const char *port)
     return 1;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int do_load(const char *host, const char *port, int n, int active, int rounds, int idle_s)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
+    if (active > n)
+        active = n;
+    if (active > 1024)
+        active = 1024; /* per-round bookkeeping below is sized for that */
+    conn *conns = calloc((size_t)n, sizeof *conns);
+    double *rtt = calloc((size_t)active * (size_t)rounds, sizeof *rtt);
+    if (!conns || !rtt)
+        return 1;
+    double t0 = now_s();
+    for (int i = 0; i < n; i++)
+        conn_open(&conns[i], host, port);
+    printf("open %d sessions in %.2f s\n", n, now_s() - t0);
+    fflush(stdout);
+    sleep((unsigned)idle_s);
+    int samples = 0;
+    for (int r = 0; r < rounds; r++) {
+        char msg[64];
+        double sent_at[1024];
+        int got[1024] = {0};
+        int len = snprintf(msg, sizeof msg, "round %04d payload 0123456789abcdef\n", r);
+        for (int i = 0; i < active && i < 1024; i++) {
+            sent_at[i] = now_s();
+            if (mbedtls_ssl_write(&conns[i].ssl, (const unsigned char *)msg, (size_t)len) != len)
+                die("write", -1);
+            mbedtls_net_set_nonblock(&conns[i].net);
+        }
+        int done = 0;
+        double deadline = now_s() + 30;
+        while (done < active && now_s() < deadline) {
+            struct pollfd fds[1024];
+            for (int i = 0; i < active; i++)
+                fds[i] = (struct pollfd){got[i] == len ? -1 : conns[i].net.fd, POLLIN, 0};
+            poll(fds, (nfds_t)active, 100);
+            for (int i = 0; i < active; i++) {
+                if (got[i] == len)
+                    continue;
+                char back[64];
+                int ret = mbedtls_ssl_read(&conns[i].ssl, (unsigned char *)back, (size_t)(len - got[i]));
+                if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+                    continue;
+                if (ret <= 0)
+                    die("read", ret);
+                if (memcmp(back, msg + got[i], (size_t)ret) != 0) {
+                    fprintf(stderr, "tls_client: session %d round %d: wrong echo\n", i, r);
+                    return 1;
+                }
+                got[i] += ret;
+                if (got[i] == len) {
+                    rtt[samples++] = (now_s() - sent_at[i]) * 1e3;
+                    done++;
+                }
+            }
+        }
+        if (done < active) {
+            fprintf(stderr, "tls_client: round %d: %d of %d echoes missing\n", r, active - done, active);
+            return 1;
+        }
+        for (int i = 0; i < active; i++)
+            mbedtls_net_set_block(&conns[i].net);
+    }
+    qsort(rtt, (size_t)samples, sizeof *rtt, cmp_double);
+    printf("echo: %d round trips on %d concurrent sessions byte-exact; p50 %.2f ms, p99 %.2f ms\n",
+           samples, active, rtt[samples / 2], rtt[(samples * 99) / 100]);
+    for (int i = 0; i < n; i++)
+        conn_close(&conns[i]);
+    free(conns);
+    free(rtt);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: tls_client echo|many|silent|dribble|garbage HOST PORT [...]\n");
+        fprintf(stderr, "usage: tls_client echo|many|silent|dribble|garbage|load HOST PORT [...]\n");
         return 2;
     }
     setup();
@@ -258,6 +346,8 @@ int main(int argc, char **argv)
         return do_silent(host, port, atoi(argv[4]), 0);
     if (strcmp(mode, "dribble") == 0 && argc >= 5)
         return do_silent(host, port, atoi(argv[4]), 1);
+    if (strcmp(mode, "load") == 0 && argc >= 8)
+        return do_load(host, port, atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7]));
     if (strcmp(mode, "garbage") == 0)
         return do_garbage(host, port);
     fprintf(stderr, "tls_client: unknown mode %s\n", mode);

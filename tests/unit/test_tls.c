@@ -1197,6 +1197,112 @@ static void test_many_connections(void)
 
 /* ---- setup ---- */
 
+/* ---- sockPoll (extension) with TLS ---- */
+
+static void put_entry(uint8_t *e, int32_t handle, uint16_t events)
+{
+    memset(e, 0, 8);
+    e[0] = (uint8_t)handle;
+    e[1] = (uint8_t)(handle >> 8);
+    e[2] = (uint8_t)(handle >> 16);
+    e[3] = (uint8_t)(handle >> 24);
+    e[4] = (uint8_t)events;
+}
+
+static uint16_t entry_revents(const uint8_t *e)
+{
+    return (uint16_t)(e[6] | e[7] << 8);
+}
+
+/* A listener used with tlsAccept turns readable only when a handshake has finished (sockPoll
+ * drives it), and then tlsAccept(0) hands the session out at once. */
+static void test_poll_listener_pending_handshake(void)
+{
+    server s;
+    CHECK(server_start(&s, NULL));
+    int32_t cfg = make_config(&s, "server-ec.pem", "server-ec.key", NULL, 0);
+    CHECK(cfg > 0);
+    /* Mark the listener as a TLS listener: nothing is waiting yet. */
+    CHECK_EQ_INT(portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0), -3);
+    int fd = raw_connect(s.port); /* a TCP client that never starts its handshake */
+    CHECK(fd >= 0);
+    uint8_t e[8];
+    put_entry(e, s.listener, 1);
+    /* tlsAccept takes the silent client into the handshake queue... */
+    sleep_ms(50);
+    CHECK_EQ_INT(portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0), -3);
+    CHECK_EQ_INT(pending_count(&s), 1);
+    /* ...and sockPoll must not call the listener readable for an unfinished handshake. */
+    int64_t t0 = now_ms();
+    CHECK_EQ_INT(portal_sock_poll(&s.app, e, 8, 300), 0);
+    CHECK(now_ms() - t0 >= 290);
+    CHECK_EQ_INT(entry_revents(e), 0);
+    /* A real client: sockPoll wakes when its handshake (driven inside sockPoll) is finished. */
+    char out[PATH_MAX + 32];
+    snprintf(out, sizeof out, "%s/poll.out", g_tmp);
+    pid_t pid = spawn("(printf 'polled\n'; sleep 1) | " SCLIENT "-quiet >%s 2>%s.err", s.port,
+                      g_certs, out, out);
+    int32_t ready = 0;
+    for (int i = 0; i < 20 && ready == 0; i++) {
+        /* the first wake may be the new TCP connection itself: take it into the queue */
+        ready = portal_sock_poll(&s.app, e, 8, 5000);
+        if (ready > 0 && pending_count(&s) < 2) {
+            CHECK_EQ_INT(portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0), -3);
+            ready = 0;
+        }
+    }
+    CHECK_EQ_INT(ready, 1);
+    CHECK_EQ_INT(entry_revents(e), 1);
+    int32_t session = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
+    CHECK(session > 0);
+    char line[64];
+    CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 7);
+    portal_tls_close(&s.app, session);
+    close(fd);
+    reap(pid, 10000);
+    server_stop(&s);
+}
+
+/* A TLS session whose socket is drained is still readable while mbedTLS holds decrypted bytes. */
+static void test_poll_buffered_plaintext(void)
+{
+    server s;
+    CHECK(server_start(&s, NULL));
+    int32_t cfg = make_config(&s, "server-ec.pem", "server-ec.key", NULL, 0);
+    char out[PATH_MAX + 32];
+    snprintf(out, sizeof out, "%s/buffered.out", g_tmp);
+    pid_t pid = spawn("(printf 'abcdef\n'; sleep 2) | " SCLIENT "-quiet >%s 2>%s.err", s.port,
+                      g_certs, out, out);
+    int32_t session = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 10000);
+    CHECK(session > 0);
+    uint8_t e[8];
+    put_entry(e, session, 1);
+    CHECK_EQ_INT(portal_sock_poll(&s.app, e, 8, 5000), 1); /* the record arrives */
+    char c;
+    CHECK_EQ_INT(portal_tls_recv(&s.app, session, (uint8_t *)&c, 1, 0), 1);
+    CHECK(c == 'a');
+    /* The whole record was read off the socket and decrypted: 6 bytes wait inside mbedTLS. */
+    put_entry(e, session, 1);
+    int64_t t0 = now_ms();
+    CHECK_EQ_INT(portal_sock_poll(&s.app, e, 8, 1000), 1);
+    CHECK(now_ms() - t0 < 100);
+    CHECK_EQ_INT(entry_revents(e), 1);
+    char rest[16];
+    CHECK_EQ_INT(portal_tls_recv(&s.app, session, (uint8_t *)rest, sizeof rest, 0), 6);
+    /* Now nothing is buffered and the client sends nothing more: a timeout. */
+    put_entry(e, session, 1);
+    CHECK_EQ_INT(portal_sock_poll(&s.app, e, 8, 200), 0);
+    /* Bad handles and lengths. */
+    put_entry(e, 999999, 1);
+    CHECK_EQ_INT(portal_sock_poll(&s.app, e, 8, 0), 1);
+    CHECK_EQ_INT(entry_revents(e), 16);
+    CHECK_EQ_INT(portal_sock_poll(&s.app, e, 7, 0), -1);
+    CHECK(last_error_has(&s.app, "multiple of 8"));
+    portal_tls_close(&s.app, session);
+    reap(pid, 10000);
+    server_stop(&s);
+}
+
 static bool find_certs(void)
 {
     const char *env = getenv("PORTAL_CERTS");
@@ -1267,6 +1373,8 @@ int main(void)
         {"IPv6", test_ipv6},
         {"teardown", test_teardown},
         {"200 connections", test_many_connections},
+        {"sockPoll: listener with pending handshake", test_poll_listener_pending_handshake},
+        {"sockPoll: buffered plaintext", test_poll_buffered_plaintext},
     };
     const char *only = getenv("TEST_TLS_ONLY"); /* run the tests whose name contains this */
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
