@@ -25,6 +25,7 @@
       ((CTX, _), (I32, fd), (OFF, stat_out)))                                                      \
     X(wasi_snapshot_preview1, fd_seek, portal_wasi_fd_seek, I32,                                   \
       ((CTX, _), (I32, fd), (I64, offset), (I32, whence), (OFF, newoffset_out)))                   \
+    X(wasi_snapshot_preview1, fd_tell, portal_wasi_fd_tell, I32, ((CTX, _), (I32, fd), (OFF, out))) \
     X(wasi_snapshot_preview1, fd_prestat_get, portal_wasi_fd_prestat_get, I32,                     \
       ((CTX, _), (I32, fd), (OFF, prestat_out)))                                                   \
     X(wasi_snapshot_preview1, fd_prestat_dir_name, portal_wasi_fd_prestat_dir_name, I32,           \
@@ -62,7 +63,6 @@
     X(wasi_snapshot_preview1, fd_renumber, portal_wasi_nosys_fd_renumber, I32,                     \
       ((CTX, _), (I32, fd), (I32, to)))                                                            \
     X(wasi_snapshot_preview1, fd_sync, portal_wasi_nosys_fd_sync, I32, ((CTX, _), (I32, fd)))      \
-    X(wasi_snapshot_preview1, fd_tell, portal_wasi_nosys_fd_tell, I32, ((CTX, _), (I32, fd), (OFF, out))) \
     X(wasi_snapshot_preview1, path_create_directory, portal_wasi_nosys_path_create_directory, I32, \
       ((CTX, _), (I32, fd), (OFF, path), (I32, path_len)))                                         \
     X(wasi_snapshot_preview1, path_filestat_get, portal_wasi_nosys_path_filestat_get, I32,         \

@@ -465,6 +465,14 @@ int32_t portal_wasi_fd_seek(portal_app *app, int32_t fd, int64_t offset, int32_t
     return is_stdio(fd) ? WASI_SPIPE : WASI_BADF;
 }
 
+/* wasi-libc sends lseek(fd, 0, SEEK_CUR), i.e. ftell, here: stdio is not seekable either. */
+int32_t portal_wasi_fd_tell(portal_app *app, int32_t fd, uint32_t out)
+{
+    (void)app;
+    (void)out;
+    return is_stdio(fd) ? WASI_SPIPE : WASI_BADF;
+}
+
 int32_t portal_wasi_fd_prestat_get(portal_app *app, int32_t fd, uint32_t prestat_out)
 {
     /* No preopened directories: BADF is what ends wasi-libc's scan (anything else aborts it). */
