@@ -158,7 +158,7 @@ static void serve_client(client *c)
 }
 
 /* With sockPoll: one wait for every listener and client, then serve only what is ready. */
-static pp_action serve_polled(void)
+static int32_t poll_and_serve(int32_t timeout_ms)
 {
     int n = 0;
     for (int l = 0; l < srv.listener_count; l++) {
@@ -173,11 +173,9 @@ static pp_action serve_polled(void)
         srv.entries[n] = (pp_poll_entry){c->session, want, 0};
         srv.entry_client[n++] = i;
     }
-    int32_t ready = pp_poll(srv.entries, (uint32_t)n, -1);
-    if (ready < 0 && !pp_sock_not_yet(ready)) {
+    int32_t ready = pp_poll(srv.entries, (uint32_t)n, timeout_ms);
+    if (ready < 0 && !pp_sock_not_yet(ready))
         pp_logf(PP_LOG_ERROR, "sockPoll: %s", pp_last_error());
-        return pp_sleep(100);
-    }
     for (int k = 0; ready > 0 && k < n; k++) {
         if (!srv.entries[k].revents)
             continue;
@@ -186,7 +184,27 @@ static pp_action serve_polled(void)
         else if (srv.clients[srv.entry_client[k]].session == srv.entries[k].handle)
             serve_client(&srv.clients[srv.entry_client[k]]);
     }
-    return pp_sleep(1); /* back into sockPoll; it returns early when another task is due */
+    return ready;
+}
+
+/* Sleeps in sockPoll until something happens (it returns early, with 0, when another task of the
+ * app is due), then keeps serving for up to 50 ms without leaving the task, so a busy connection
+ * is not slowed by a scheduler round trip per record; then returns so the host stays responsive. */
+static pp_action serve_polled(void)
+{
+    int32_t started = 0, busy = 0;
+    for (;;) {
+        int32_t left = busy ? 50 - (millis() - started) : -1;
+        if (busy && left <= 0)
+            break;
+        if (poll_and_serve(left) <= 0)
+            break;
+        if (!busy) {
+            busy = 1;
+            started = millis();
+        }
+    }
+    return pp_sleep(1);
 }
 
 static pp_action serve(void *user, int32_t handle, int32_t now_ms)
