@@ -7,10 +7,14 @@ packages=(
   build-essential cmake pkg-config      # native toolchain
   clang lld wasi-libc libclang-rt-14-dev-wasm32   # wasm32-wasi apps
   wabt                                  # wasm2c + wasm-rt-impl (portal-host's engine)
-  libmbedtls-dev                        # TLS
+  libmbedtls-dev liblwip-dev            # TLS; lwIP headers for the firmware platform compile check
   openssl                               # certificates + s_client in tests
   socat procps iproute2                 # test peers and process/fd inspection
 )
+# `setup.sh bench`: also what `make bench` compares against and measures with.
+if [ "${1:-}" = bench ]; then
+  packages+=(nodejs gnuplot-nox valgrind)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -18,12 +18,13 @@ extern "C" {
 bool portal_socket_wamr_register(void);
 bool portal_socket_tls_wamr_register(void);
 
-/* Closes every socket, listener, TLS session, pending handshake and TLS config the given module
- * instance owns and frees its state. Call from the app-unload path *before* the instance is
- * deinstantiated; deinstantiating also runs it (WAMR context destructor), so it is never leaked. */
+/* Closes every socket, listener, TLS session, pending handshake and TLS config of the app the given
+ * (live) module instance belongs to. The app's small state record stays attached to the instance
+ * and is freed by WAMR when the instance is deinstantiated (context-key destructor, which also
+ * closes everything if nobody did before); if the app calls again it starts from a fresh state. */
 void portal_socket_wamr_close_instance(wasm_module_inst_t inst);
-/* Same for every instance that still has state (the firmware's clear_app_runtime_state hook; safe
- * when the instance is already gone, because its state then went with it). */
+/* Same for every app that has state. Touches no instance, so it is safe in any order relative to
+ * the instance's deinstantiation: the firmware's clear_app_runtime_state hook. */
 void portal_socket_wamr_close_all(void);
 
 /* Forwards every portal_fail (code, message) of these modules to the firmware's own last-error

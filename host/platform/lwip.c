@@ -9,6 +9,7 @@
 #include "platform.h"
 
 #include <errno.h>
+#include <fcntl.h> /* first: ESP-IDF's lwIP uses the C library's O_NONBLOCK / F_GETFL values */
 #include <stdio.h>
 #include <string.h>
 
@@ -510,8 +511,7 @@ int portal_platform_net_is_ready(void)
 
 int portal_platform_net_connect(void)
 {
-    esp_err_t err = esp_wifi_connect();
-    return err == ESP_OK || err == ESP_ERR_WIFI_CONN ? 0 : -1;
+    return esp_wifi_connect() == ESP_OK ? 0 : -1;
 }
 
 int portal_platform_net_disconnect(void)
