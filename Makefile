@@ -2,6 +2,7 @@
 #   make run   installs missing packages, builds, runs the example app (APP=..., ARGS=...)
 #   make test  installs, builds, runs every test through ctest: once on the normal build, once on
 #              an ASan + UBSan build (build-asan) of the same sources
+#   make bench benchmarks (~6 min; BENCH_ARGS=--quick for ~1 min), writes docs/benchmarks.md
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 APP ?= tls-echo-server
@@ -9,7 +10,7 @@ ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all setup build build-asan run test test-release test-asan clean
+.PHONY: all setup build build-asan run test test-release test-asan bench clean
 
 all: build
 
@@ -36,6 +37,11 @@ test-release: build
 # that leaks, so the same suite doubles as the memory-safety and leak check.
 test-asan: build-asan
 	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 ctest --test-dir $(BUILD_ASAN) --output-on-failure --timeout 900
+
+# Benchmarks: ours vs raw mbedTLS, Node.js, openssl s_server, socat; writes docs/benchmarks.md + .png.
+bench: build
+	@bash scripts/setup.sh bench
+	bash bench/run.sh $(BUILD) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
