@@ -11,6 +11,7 @@ export PORTAL_CACHE_DIR
 
 start_app() { # logfile args...
     local log=$1; shift
+    APP_LOG=$log
     "$PORTAL_HOST" run "$APP" -- "$@" > "$log.out" 2> "$log" &
     APP_PID=$!
     CLEANUP_PIDS+=("$APP_PID")
@@ -18,12 +19,18 @@ start_app() { # logfile args...
 }
 stop_app() {
     kill -TERM "$APP_PID" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
+    # up to 15 s (a loaded CI machine); an exited child stays a zombie until `wait`
+    for _ in $(seq 150); do
+        [ "$(awk '{print $3}' "/proc/$APP_PID/stat" 2>/dev/null)" = Z ] && break
+        kill -0 "$APP_PID" 2>/dev/null || break
+        sleep 0.1
+    done
     kill -9 "$APP_PID" 2>/dev/null
     wait "$APP_PID" 2>/dev/null
     local rc=$?
     # exit 0 after ppShutdown; in sanitized builds this is also LeakSanitizer's verdict
     check "app exited 0 after SIGTERM (got $rc)" test $rc -eq 0
+    [ $rc -eq 0 ] || { echo "---- app log tail"; tail -15 "$APP_LOG"; }
 }
 # s_client sends one line, keeps stdin open briefly so the echo can come back.
 sclient() { # out host:port extra-args...
