@@ -1,0 +1,75 @@
+//! ffi.zig - every host import this SDK binds, with the host's module names, import names and
+//! WebAssembly types (CONTRACT.md 4.x, docs/extensions.md). Buffers are (pointer, length) pairs;
+//! an optional buffer is absent when its length is 0. Lengths are u32 (the host reads them
+//! unsigned). Zig emits an import only when it is called, so unused ones cost nothing.
+
+// ---- module `portal` ----
+pub extern "portal" fn apiVersion() i32;
+pub extern "portal" fn apiFeatures() i64;
+pub extern "portal" fn lastErrorCode() i32;
+pub extern "portal" fn lastErrorMessage(out: [*]u8, out_len: u32) i32;
+pub extern "portal" fn heapCheck(label: [*:0]const u8, print_errors: i32) i32;
+pub extern "portal" fn heapLog(label: [*:0]const u8) void;
+pub extern "portal" fn openApp(app_id: [*:0]const u8, arguments: [*:0]const u8) i32;
+pub extern "portal" fn exitApp() i32;
+pub extern "portal" fn begin() i32;
+pub extern "portal" fn delayMs(ms: i32) i32;
+pub extern "portal" fn millis() i32;
+pub extern "portal" fn micros() i64;
+pub extern "portal" fn board() i32;
+
+// ---- module `portal_log` ----
+pub extern "portal_log" fn logInfo(msg: [*:0]const u8) void;
+pub extern "portal_log" fn logWarn(msg: [*:0]const u8) void;
+pub extern "portal_log" fn logError(msg: [*:0]const u8) void;
+
+// ---- module `portal_microtask` ----
+pub extern "portal_microtask" fn microtaskClearAll() i32;
+pub extern "portal_microtask" fn microtaskStart(start_after_ms: i32, period_ms: i32, flags: i32) i32;
+pub extern "portal_microtask" fn microtaskCancel(handle: i32) i32;
+
+// ---- module `portal_net` ----
+pub extern "portal_net" fn netIsReady() i32;
+pub extern "portal_net" fn netConnect() i32;
+pub extern "portal_net" fn netDisconnect() i32;
+pub extern "portal_net" fn netGetIpv4(out: [*]u8, out_len: u32) i32;
+pub extern "portal_net" fn netResolveIpv4(host: [*:0]const u8, out: [*]u8, out_len: u32) i32;
+pub extern "portal_net" fn wifiGetMode() i32;
+// Firmware only: portal-host does not provide the Wi-Fi scan (a call traps there).
+pub extern "portal_net" fn wifiScanStart() i32;
+pub extern "portal_net" fn wifiScanIsRunning() i32;
+pub extern "portal_net" fn wifiScanGetCount() i32;
+pub extern "portal_net" fn wifiScanGetBest(out: [*]u8, out_len: i32) i32;
+pub extern "portal_net" fn wifiScanGetRecord(index: i32, out: [*]u8, out_len: i32) i32;
+
+// ---- module `portal_socket` ----
+pub extern "portal_socket" fn sockSocket(domain: i32, sock_type: i32, protocol: i32) i32;
+pub extern "portal_socket" fn sockConnect(sock: i32, addr: [*]const u8, addr_len: u32, timeout_ms: i32) i32;
+pub extern "portal_socket" fn sockBind(sock: i32, addr: [*]const u8, addr_len: u32) i32;
+pub extern "portal_socket" fn sockListen(sock: i32, backlog: i32) i32;
+/// Four parameters as on the firmware; the fourth is ignored and the call always waits.
+pub extern "portal_socket" fn sockAccept(sock: i32, out_addr: ?[*]u8, out_addr_len: u32, ignored: i32) i32;
+pub extern "portal_socket" fn sockAcceptWithTimeout(sock: i32, out_addr: ?[*]u8, out_addr_len: u32, timeout_ms: i32) i32;
+pub extern "portal_socket" fn sockSend(sock: i32, buf: [*]const u8, len: u32, timeout_ms: i32) i32;
+pub extern "portal_socket" fn sockRecv(sock: i32, buf: [*]u8, len: u32, timeout_ms: i32) i32;
+pub extern "portal_socket" fn sockClose(sock: i32) i32;
+/// Extension (feature bit 35): entries are 8-byte PollEntry records, entries_bytes their total size.
+pub extern "portal_socket" fn sockPoll(entries: [*]u8, entries_bytes: u32, timeout_ms: i32) i32;
+
+// ---- module `portal_socket_tls` ----
+pub extern "portal_socket_tls" fn tlsServerConfigCreate(
+    cert_pem: [*]const u8,
+    cert_pem_len: u32,
+    key_pem: [*]const u8,
+    key_pem_len: u32,
+    client_ca_pem: ?[*]const u8,
+    client_ca_pem_len: u32,
+    flags: i32,
+) i32;
+pub extern "portal_socket_tls" fn tlsServerConfigFree(config: i32) i32;
+pub extern "portal_socket_tls" fn tlsAccept(config: i32, listener: i32, out_addr: ?[*]u8, out_addr_len: u32, timeout_ms: i32) i32;
+pub extern "portal_socket_tls" fn tlsSend(session: i32, buf: [*]const u8, len: u32, timeout_ms: i32) i32;
+pub extern "portal_socket_tls" fn tlsRecv(session: i32, buf: [*]u8, len: u32, timeout_ms: i32) i32;
+pub extern "portal_socket_tls" fn tlsClose(session: i32) i32;
+/// Extension (feature bit 33): writes a 328-byte session description.
+pub extern "portal_socket_tls" fn tlsSessionInfo(session: i32, out: [*]u8, out_len: u32) i32;

@@ -1,0 +1,197 @@
+//! zig-sdk-test - unit tests of the Zig SDK, run under portal-host: error-code mapping (pure and
+//! through real host calls), the SocketAddr layouts (12 bytes, offsets 0/4/6/10; the 28-byte IPv6
+//! form), microtask action encoding, and a microtask that must still run after main returned.
+//! Prints one line per check and "zig-sdk: N passed, N failed"; exits 1 on any failure.
+const std = @import("std");
+const sdk = @import("sdk");
+
+comptime {
+    _ = sdk; // the SDK's exports
+}
+
+const errors = sdk.errors;
+const socket = sdk.socket;
+const tls = sdk.tls_socket;
+const Action = sdk.microtask.Action;
+
+var passed: u32 = 0;
+var failed: u32 = 0;
+
+fn out(comptime fmt: []const u8, args: anytype) void {
+    std.io.getStdOut().writer().print(fmt ++ "\n", args) catch {};
+}
+
+fn expect(ok: bool, comptime what: []const u8, args: anytype) void {
+    if (ok) {
+        passed += 1;
+        out("ok   - " ++ what, args);
+    } else {
+        failed += 1;
+        out("FAIL - " ++ what, args);
+    }
+}
+
+fn isErr(result: anytype, want: anyerror) bool {
+    if (result) |_| return false else |e| return e == want;
+}
+
+fn testErrorMapping() void {
+    expect(errors.fromCode(-1) == error.InvalidArgument, "-1 -> InvalidArgument", .{});
+    expect(errors.fromCode(-2) == error.Internal, "-2 -> Internal", .{});
+    expect(errors.fromCode(-3) == error.NotReady, "-3 -> NotReady", .{});
+    expect(errors.fromCode(-4) == error.NotFound, "-4 -> NotFound", .{});
+    expect(errors.fromCode(-5) == error.Unknown, "-5 -> Unknown", .{});
+    expect(errors.fromCode(std.math.minInt(i32)) == error.Unknown, "minInt -> Unknown", .{});
+    var c: i32 = -4;
+    var round_trip = true;
+    while (c <= -1) : (c += 1) round_trip = round_trip and errors.toCode(errors.fromCode(c)) == c;
+    expect(round_trip, "toCode(fromCode(c)) == c for -4..-1", .{});
+    expect(errors.toCode(error.Closed) == -3, "Closed maps back to -3", .{});
+    const zero = errors.check(0) catch -99;
+    const seven = errors.check(7) catch -99;
+    expect(zero == 0 and seven == 7, "check passes 0 and positive results through", .{});
+    expect(isErr(errors.check(-3), error.NotReady), "check(-3) is error.NotReady", .{});
+    expect(isErr(errors.checkVoid(-1), error.InvalidArgument), "checkVoid(-1) is error.InvalidArgument", .{});
+    expect(std.mem.eql(u8, errors.name(-2), "internal error"), "name(-2)", .{});
+    expect(errors.containsClosed("sockRecv: closed (Connection reset by peer)"), "\"closed\" detected", .{});
+    expect(!errors.containsClosed("sockRecv: would block"), "\"would block\" is not closed", .{});
+}
+
+fn testLayouts() void {
+    expect(@sizeOf(socket.SocketAddr) == 12, "SocketAddr is 12 bytes", .{});
+    expect(@offsetOf(socket.SocketAddr, "family") == 0, "SocketAddr.family at 0", .{});
+    expect(@offsetOf(socket.SocketAddr, "port") == 4, "SocketAddr.port at 4", .{});
+    expect(@offsetOf(socket.SocketAddr, "ip") == 6, "SocketAddr.ip at 6", .{});
+    expect(@offsetOf(socket.SocketAddr, "_pad") == 10, "SocketAddr._pad at 10", .{});
+    const a = socket.SocketAddr.init(.{ 10, 0, 0, 5 }, 8443);
+    const want4 = [_]u8{ 2, 0, 0, 0, 0xFB, 0x20, 10, 0, 0, 5, 0, 0 };
+    expect(std.mem.eql(u8, std.mem.asBytes(&a), &want4), "10.0.0.5:8443 encodes as 02 00 00 00 FB 20 0A 00 00 05 00 00", .{});
+    expect(@sizeOf(socket.SocketAddr6) == 28 and @offsetOf(socket.SocketAddr6, "ip") == 8 and
+        @offsetOf(socket.SocketAddr6, "scope_id") == 24, "SocketAddr6 is 28 bytes, ip at 8, scope_id at 24", .{});
+    const b = socket.SocketAddr6.loopback(8443);
+    var want6 = [_]u8{0} ** 28;
+    want6[0] = 10;
+    want6[4] = 0xFB;
+    want6[5] = 0x20;
+    want6[23] = 1;
+    expect(std.mem.eql(u8, std.mem.asBytes(&b), &want6), "[::1]:8443 encodes as in docs/extensions.md", .{});
+    var any = socket.AnyAddr{ .v6 = b };
+    expect(@sizeOf(socket.AnyAddr) == 28 and any.family() == 10 and any.port() == 8443, "AnyAddr reads family/port of either form", .{});
+    var text: [64]u8 = undefined;
+    expect(std.mem.eql(u8, any.toText(&text), "[0:0:0:0:0:0:0:1]:8443"), "IPv6 address text", .{});
+    any = .{ .v4 = a };
+    expect(std.mem.eql(u8, any.toText(&text), "10.0.0.5:8443"), "IPv4 address text", .{});
+    expect(@sizeOf(socket.PollEntry) == 8 and @sizeOf(tls.SessionInfo) == 328, "PollEntry 8 bytes, SessionInfo 328 bytes", .{});
+}
+
+fn testActions() void {
+    expect(Action.done().raw == 0, "done() is 0", .{});
+    expect(Action.yieldNow().raw == @as(i64, 1) << 32, "yieldNow() is 1 << 32", .{});
+    expect(Action.sleepMs(16).raw == (@as(i64, 2) << 32 | 16), "sleepMs(16) is 2 << 32 | 16", .{});
+    expect(Action.sleepMs(0xFFFF_FFFF).kind() == 2, "sleepMs keeps the kind for any argument", .{});
+}
+
+fn testHostErrors() void {
+    expect(isErr(errors.check(sdk.ffi.tlsServerConfigFree(0)), error.InvalidArgument), "tlsServerConfigFree(0) -> InvalidArgument", .{});
+    expect(isErr(tls.ServerConfig.create("not a cert", "not a key", null, 0), error.InvalidArgument), "ServerConfig.create with garbage PEM -> InvalidArgument", .{});
+    var buf: [128]u8 = undefined;
+    const msg = sdk.core.lastErrorMessage(&buf);
+    expect(std.mem.startsWith(u8, msg, "tlsServerConfigCreate:"), "last error names the import: {s}", .{msg});
+    expect(sdk.core.lastErrorCode() == -1, "lastErrorCode is -1", .{});
+    expect(isErr(tls.ServerConfig.create("x", "y", null, 0x80), error.InvalidArgument), "unknown TLS flag -> InvalidArgument", .{});
+    expect(isErr(sdk.microtask.cancel(0x7FFF0040), error.NotFound), "microtaskCancel(unknown) -> NotFound", .{});
+    expect(isErr(socket.Socket.open(99, socket.SOCK_STREAM), error.InvalidArgument), "sockSocket(99) -> InvalidArgument", .{});
+    expect(isErr(tls.accept(.{ .handle = 0 }, @as(i32, 1), 0), error.InvalidArgument), "tlsAccept with config 0 -> InvalidArgument", .{});
+    const bogus = tls.TlsSocket{ .handle = 0x7FFF };
+    var rb: [16]u8 = undefined;
+    expect(isErr(bogus.recv(&rb, 0), error.InvalidArgument), "tlsRecv(bad handle) -> InvalidArgument", .{});
+}
+
+fn testLoopback() void {
+    // A free loopback port: try a few, starting somewhere that depends on the clock.
+    var port: u16 = 0;
+    var listener: ?socket.Socket = null;
+    var tries: u32 = 0;
+    while (tries < 50 and listener == null) : (tries += 1) {
+        const t: u32 = @bitCast(sdk.core.millis());
+        port = @intCast(20000 + (t *% 7919 +% tries *% 104729) % 40000);
+        listener = socket.Socket.listenOn(&socket.SocketAddr.loopback(port), 8) catch null;
+    }
+    const l = listener orelse {
+        expect(false, "could not listen on any loopback port", .{});
+        return;
+    };
+    defer l.close();
+    expect(isErr(l.accept(0), error.NotReady), "accept(timeout 0) with nobody waiting -> NotReady", .{});
+    var no_config = tls.ServerConfig{ .handle = 0 };
+    expect(isErr(tls.accept(&no_config, &l, 0), error.InvalidArgument), "tls.accept(&config, &listener) (upstream call style) -> InvalidArgument for config 0", .{});
+    no_config.deinit(); // handle 0: nothing to free
+    const other = socket.Socket.open(socket.AF_INET, socket.SOCK_STREAM) catch {
+        expect(false, "sockSocket failed", .{});
+        return;
+    };
+    expect(isErr(other.bind(&socket.SocketAddr.loopback(port)), error.Internal), "bind to a listening port -> Internal", .{});
+    other.close();
+
+    const client = socket.Socket.open(socket.AF_INET, socket.SOCK_STREAM) catch {
+        expect(false, "sockSocket failed", .{});
+        return;
+    };
+    defer client.close();
+    const connected = if (client.connect(&socket.SocketAddr.loopback(port), 2000)) |_| true else |_| false;
+    expect(connected, "connect to 127.0.0.1:{d}", .{port});
+    const acc = l.accept(2000) catch {
+        expect(false, "accept failed: {s}", .{sdk.core.lastError()});
+        return;
+    };
+    const peer = acc.peer;
+    expect(peer.family() == 2 and std.mem.eql(u8, &peer.v4.ip, &[_]u8{ 127, 0, 0, 1 }) and
+        peer.v4._pad[0] == 0 and peer.v4._pad[1] == 0 and peer.port() != 0, "host writes the peer as a 12-byte IPv4 SocketAddr (127.0.0.1:{d})", .{peer.port()});
+    const sent = client.send("hi", 1000) catch 0;
+    var rb: [8]u8 = undefined;
+    const got = acc.socket.recv(&rb, 2000) catch 0;
+    expect(sent == 2 and got == 2 and std.mem.eql(u8, rb[0..2], "hi"), "bytes cross the loopback connection", .{});
+    client.close();
+    const eof = acc.socket.recv(&rb, 2000) catch 99;
+    expect(eof == 0, "recv after the peer closed returns 0", .{});
+    // Writing to a closed peer: the first sends may still be taken, then "closed".
+    var closed = false;
+    var i: u32 = 0;
+    while (i < 50 and !closed) : (i += 1) {
+        _ = acc.socket.send("xxxxxxxx", 100) catch |e| {
+            closed = e == error.Closed;
+            if (!closed) break;
+        };
+        _ = sdk.core.delayMs(10) catch {};
+    }
+    expect(closed, "send to a closed peer -> error.Closed (last error: {s})", .{sdk.core.lastError()});
+    acc.socket.close();
+}
+
+var steps: u32 = 0;
+
+fn lateTask(ctx: ?*anyopaque, handle: i32, now_ms: i32) Action {
+    _ = ctx;
+    _ = handle;
+    _ = now_ms;
+    steps += 1;
+    if (steps < 3) return Action.sleepMs(10);
+    expect(true, "microtask ran 3 steps after main returned", .{});
+    out("zig-sdk: {d} passed, {d} failed", .{ passed, failed });
+    if (failed != 0) std.os.wasi.proc_exit(1);
+    return Action.done();
+}
+
+pub fn main() void {
+    expect(sdk.core.apiVersion() == 1, "apiVersion is 1", .{});
+    testErrorMapping();
+    testLayouts();
+    testActions();
+    testHostErrors();
+    testLoopback();
+    _ = sdk.microtask.start(0, 0, lateTask, null) catch {
+        expect(false, "microtask start failed", .{});
+        out("zig-sdk: {d} passed, {d} failed", .{ passed, failed });
+        std.os.wasi.proc_exit(1);
+    };
+}
