@@ -323,11 +323,12 @@ static int run_rtt(int clients, int rounds)
     double *sent_at = calloc((size_t)clients, sizeof *sent_at);
     int *got = calloc((size_t)clients, sizeof *got);
     struct pollfd *fds = calloc((size_t)clients, sizeof *fds);
+    int rc = 1, opened = 0;
     if (!cs || !rtt || !sent_at || !got || !fds)
-        return 1;
-    for (int i = 0; i < clients; i++)
-        if (conn_open(&cs[i], &ctx, NULL) != 0)
-            return 1;
+        goto out;
+    for (; opened < clients; opened++)
+        if (conn_open(&cs[opened], &ctx, NULL) != 0)
+            goto out;
     int samples = 0;
     unsigned char msg[64];
     for (int r = 0; r < rounds && !atomic_load(&g_failed); r++) {
@@ -338,7 +339,7 @@ static int run_rtt(int clients, int rounds)
             sent_at[i] = now_s();
             if (mbedtls_ssl_write(&cs[i].ssl, msg, sizeof msg) != (int)sizeof msg) {
                 report("write", -1);
-                return 1;
+                goto out;
             }
             mbedtls_net_set_nonblock(&cs[i].net);
         }
@@ -357,7 +358,7 @@ static int run_rtt(int clients, int rounds)
                     continue;
                 if (ret <= 0 || memcmp(back, msg + got[i], (size_t)ret) != 0) {
                     fprintf(stderr, "bench_client: rtt: wrong or missing echo\n");
-                    return 1;
+                    goto out;
                 }
                 got[i] += ret;
                 if (got[i] == 64) {
@@ -368,7 +369,7 @@ static int run_rtt(int clients, int rounds)
         }
         if (done < clients) {
             fprintf(stderr, "bench_client: rtt: %d echoes missing\n", clients - done);
-            return 1;
+            goto out;
         }
         for (int i = 0; i < clients; i++)
             mbedtls_net_set_block(&cs[i].net);
@@ -376,10 +377,17 @@ static int run_rtt(int clients, int rounds)
     qsort(rtt, (size_t)samples, sizeof *rtt, cmp_double);
     printf("RESULT mode=rtt clients=%d samples=%d p50_ms=%.3f p99_ms=%.3f\n", clients, samples,
            rtt[samples / 2], rtt[(samples * 99) / 100]);
-    for (int i = 0; i < clients; i++)
+    rc = 0;
+out:
+    for (int i = 0; i < opened; i++)
         conn_close(&cs[i]);
+    free(cs);
+    free(rtt);
+    free(sent_at);
+    free(got);
+    free(fds);
     ctx_free(&ctx);
-    return 0;
+    return rc;
 }
 
 static int run_idle(int n, int seconds)
@@ -398,6 +406,7 @@ static int run_idle(int n, int seconds)
     sleep((unsigned)seconds);
     for (int i = 0; i < n; i++)
         conn_close(&cs[i]);
+    free(cs);
     ctx_free(&ctx);
     return 0;
 }
