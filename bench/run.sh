@@ -34,8 +34,10 @@ start_server() { # name cert key port
               --max-clients 400 $rsa > /dev/null 2> "$WORK/$name.log" & ;;
     raw) "$RAW" "$port" "$cert" "$key" 2> "$WORK/$name.log" & ;;
     node) node "$ROOT/bench/node_echo.js" "$port" "$cert" "$key" 2> "$WORK/$name.log" & ;;
-    s_server) sleep 100000 | openssl s_server -accept "$port" -cert "$cert" -key "$key" -quiet \
-              > /dev/null 2> "$WORK/$name.log" & ;;
+    s_server) # stdin: a FIFO this script holds open, so s_server never sees end of input
+              [ -p "$WORK/s_server.in" ] || { mkfifo "$WORK/s_server.in"; exec 7<> "$WORK/s_server.in"; }
+              openssl s_server -accept "$port" -cert "$cert" -key "$key" -quiet \
+              < "$WORK/s_server.in" > /dev/null 2> "$WORK/$name.log" & ;;
     socat) socat "openssl-listen:$port,reuseaddr,fork,cert=$cert,key=$key,verify=0" exec:cat \
               2> "$WORK/$name.log" & ;;
     esac

@@ -23,7 +23,10 @@ CLEANUP_PIDS+=($!)
 wait_for_log "$WORK/ours.log" "try: openssl" 120
 tiny ours "$P2"
 P3=$(free_port)
-sleep 60 | openssl s_server -accept "$P3" -cert "$PORTAL_CERTS/server-ec.pem" -key "$PORTAL_CERTS/server-ec.key" -rev -quiet > /dev/null 2>&1 &
+mkfifo "$WORK/s_server.in"
+exec 7<> "$WORK/s_server.in" # held open: s_server never sees end of input
+openssl s_server -accept "$P3" -cert "$PORTAL_CERTS/server-ec.pem" -key "$PORTAL_CERTS/server-ec.key" \
+    -rev -quiet < "$WORK/s_server.in" > /dev/null 2>&1 &
 CLEANUP_PIDS+=($!)
 sleep 1
 timeout 30 "$C" handshakes 127.0.0.1 "$P3" 0.5 1 > "$WORK/rev.out" 2> "$WORK/rev.err"
