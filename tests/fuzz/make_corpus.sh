@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# make_corpus.sh [TARGET] OUTDIR - writes a small seed corpus for the libFuzzer targets in
+# tests/fuzz/. With TARGET (fuzz_wasm_reader, fuzz_tls_server, fuzz_api, fuzz_config) the seeds go
+# straight into OUTDIR; without it, into OUTDIR/<target> for every target. Nothing here is
+# committed: the seeds are made from the dev certificates ($PORTAL_CERTS, else generated with
+# scripts/gen-certs.sh), the built apps ($PORTAL_APPS/*.wasm, when present), a ClientHello captured
+# from a real `openssl s_client` (when openssl and python3 exist) and hand-written programs.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+source_dir=$(cd "$here/../.." && pwd)
+targets=(fuzz_wasm_reader fuzz_tls_server fuzz_api fuzz_config)
+if [ $# -eq 2 ]; then
+    only=$1
+    out=$2
+elif [ $# -eq 1 ]; then
+    only=
+    out=$1
+else
+    echo "usage: make_corpus.sh [TARGET] OUTDIR" >&2
+    exit 2
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+certs=${PORTAL_CERTS:-}
+if [ -z "$certs" ] || [ ! -f "$certs/server-ec.pem" ]; then
+    certs=$tmp/certs
+    bash "$source_dir/scripts/gen-certs.sh" "$certs" >/dev/null
+fi
+
+# ---- helpers: binary output from hex / integers ----
+hex() { printf '%b' "$(printf '%s' "$*" | tr -d ' \n' | sed 's/\(..\)/\\x\1/g')"; }
+u8() { printf '%b' "\\x$(printf %02x "$1")"; }
+u16le() { u8 $(($1 & 255)); u8 $((($1 >> 8) & 255)); }
+fsize() { wc -c <"$1" | tr -d ' '; }
+
+# A real ClientHello: openssl s_client talking to a listener that records what it receives.
+capture_client_hello() { # outfile s_client-args...
+    local file=$1
+    shift
+    command -v openssl >/dev/null && command -v python3 >/dev/null || return 1
+    local portfile=$tmp/port.$$
+    rm -f "$portfile"
+    python3 - "$file" "$portfile" <<'EOF' &
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+s.settimeout(5)
+open(sys.argv[2], "w").write(str(s.getsockname()[1]))
+try:
+    c, _ = s.accept()
+    c.settimeout(1)
+    data = b""
+    try:
+        while len(data) < 65536:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    open(sys.argv[1], "wb").write(data)
+except socket.timeout:
+    pass
+EOF
+    local pid=$!
+    for _ in $(seq 50); do [ -s "$portfile" ] && break; sleep 0.1; done
+    [ -s "$portfile" ] || { wait $pid || true; return 1; }
+    timeout 5 openssl s_client -connect "127.0.0.1:$(cat "$portfile")" "$@" </dev/null \
+        >/dev/null 2>&1 || true
+    wait $pid || true
+    [ -s "$file" ]
+}
+
+# ---- fuzz_wasm_reader: a hand-built module, the real apps, truncated variants ----
+corpus_wasm_reader() {
+    local d=$1
+    # types (:i, ii:I), import portal.apiVersion, one function, memory, exports, code.
+    hex 0061736d 01000000 \
+        010b 02 6000017f 6002 7f7f 017e \
+        0215 01 06 706f7274616c 0a 61706956657273696f6e 00 00 \
+        0302 01 00 \
+        0503 01 00 01 \
+        0722 02 06 6d656d6f7279 02 00 15 706f7274616c436f6e747261637456657273696f6e 00 01 \
+        0a06 01 04 00 4101 0b >"$d/minimal.wasm"
+    hex 0061736d 01000000 >"$d/header.wasm"
+    # The two smallest apps (libFuzzer's default -max_len follows the largest seed).
+    local n=0 w
+    for w in $(ls -S -r "${PORTAL_APPS:-/nonexistent}"/*.wasm 2>/dev/null); do
+        [ -f "$w" ] || continue
+        [ "$(fsize "$w")" -le 262144 ] || continue
+        local b
+        b=$(basename "$w" .wasm)
+        cp "$w" "$d/app-$b.wasm"
+        local len
+        len=$(fsize "$w")
+        head -c $((len / 2)) "$w" >"$d/app-$b.half"
+        head -c 300 "$w" >"$d/app-$b.head300"
+        n=$((n + 1))
+        [ $n -lt 2 ] || break
+    done
+}
+
+# ---- fuzz_tls_server: raw flights (ClientHello) and established-mode programs ----
+corpus_tls_server() {
+    local d=$1
+    local ch
+    for v in tls1_2 tls1_3; do
+        ch=$tmp/ch-$v
+        if capture_client_hello "$ch" "-$v" -servername localhost; then
+            { u8 0; u16le "$(fsize "$ch")"; cat "$ch"; } >"$d/raw-clienthello-$v"
+            { u8 2; u16le "$(fsize "$ch")"; cat "$ch"; } >"$d/raw-clienthello-$v-clientauth"
+            # ClientHello split over two flights.
+            { u8 0; u16le 5; head -c 5 "$ch"; u16le $(($(fsize "$ch") - 5)); tail -c +6 "$ch"; } \
+                >"$d/raw-clienthello-$v-split"
+        fi
+    done
+    # Established mode: op 0 app data, 1 raw record, 2 server send, 3 close (odd len) / FIN.
+    { u8 1; u8 0; u16le 5; printf hello; u8 2; u16le 3; printf abc; u8 0; u16le 4; printf ping; } \
+        >"$d/est-data"
+    { u8 1; u8 1; u16le 8; hex 1703030003 616263; u8 0; u16le 2; printf hi; } >"$d/est-badrecord"
+    { u8 1; u8 0; u16le 3; printf bye; u8 3; u16le 1; printf x; u8 2; u16le 4; printf late; } \
+        >"$d/est-closenotify"
+    { u8 3; u8 0; u16le 6; printf client; u8 3; u16le 0; u8 2; u16le 2; printf ok; } \
+        >"$d/est-clientauth-fin"
+    { u8 1; u8 1; u16le 7; hex 15030300020100; u8 0; u16le 1; printf z; } >"$d/est-alert"
+}
+
+# ---- fuzz_api: import programs (see the op table in fuzz_api.c) ----
+corpus_api() {
+    local d=$1
+    local ch=$tmp/ch-api
+    capture_client_hello "$ch" -tls1_2 || hex 16030100050100000100 >"$ch"
+    local chlen
+    chlen=$(fsize "$ch")
+    [ "$chlen" -le 250 ] || { head -c 250 "$ch" >"$ch.cut" && mv "$ch.cut" "$ch" && chlen=250; }
+    {
+        u8 1; u8 0                       # sockSocket(2, 1, 0)          -> handles[0]
+        u8 2; u8 0; u8 0; u8 16; u16le 4096; u8 12  # sockBind(h0, 127.0.0.1:0)
+        u8 3; u8 0; u8 8                 # sockListen(h0, 8)
+        u8 11; u8 0                      # tlsServerConfigCreate(dev EC) -> handles[1]
+        u8 1; u8 0                       # sockSocket                  -> handles[2]
+        u8 4; u8 2; u8 0; u8 16; u16le 8192; u8 12   # sockConnect(h2, own listener)
+        u8 13; u8 1; u8 0; u8 16; u16le 12288; u8 12 # tlsAccept(h1, h0)
+        u8 0; u16le 16384; u8 "$chlen"; cat "$ch"    # ClientHello into memory
+        u8 6; u8 2; u8 16; u16le 16384; u8 "$chlen"  # sockSend(h2, ClientHello)
+        u8 21                            # event loop service
+        u8 13; u8 1; u8 0; u8 16; u16le 12288; u8 12 # tlsAccept again
+        u8 9; u8 1; u8 16; u16le 20480; u8 24        # sockPoll over the handles
+        u8 7; u8 2; u8 16; u16le 24576; u8 200       # sockRecv(h2): the server's flight
+        u8 18; u8 16; u16le 28672; u8 64             # lastErrorMessage
+        u8 19; u8 16; u16le 28672; u8 4              # netGetIpv4
+        u8 12; u8 1                      # tlsServerConfigFree(h1)
+        u8 8; u8 0                       # sockClose(h0)
+        u8 8; u8 0                       # again (idempotent / stale handle)
+    } >"$d/program-tls-accept"
+    {
+        u8 1; u8 0
+        u8 7; u8 0; u8 255; hex ffffffff 01000000   # out-of-range buffer: skipped (trap)
+        u8 6; u8 0; u8 255; hex 00ff0000 00010000   # ends exactly at memory end
+        u8 17; u8 255; hex 78563412; u8 16; u16le 0; u8 100   # tlsSessionInfo(bad handle)
+        u8 10; u8 16; u16le 0; u8 10; u8 16; u16le 16; u8 10; u8 16; u16le 32; u8 0; u8 1
+        u8 18; u8 16; u16le 65530; u8 6
+    } >"$d/program-edges"
+}
+
+# ---- fuzz_config: [flags][cert len u16][key len u16][cert][key][ca] ----
+config_seed() { # out flags cert key [ca]
+    local out=$1 flags=$2 cert=$3 key=$4 ca=${5:-/dev/null}
+    { u8 "$flags"; u16le "$(fsize "$cert")"; u16le "$(fsize "$key")"; cat "$cert" "$key" "$ca"; } \
+        >"$out"
+}
+corpus_config() {
+    local d=$1 c=$certs
+    config_seed "$d/ec" 0 "$c/server-ec.pem" "$c/server-ec.key"
+    config_seed "$d/rsa" 2 "$c/server-rsa.pem" "$c/server-rsa.key"
+    config_seed "$d/ec-clientca" 1 "$c/server-ec.pem" "$c/server-ec.key" "$c/ca.pem"
+    config_seed "$d/mismatch" 0 "$c/server-ec.pem" "$c/server-rsa.key"
+    config_seed "$d/unknown-flag" 128 "$c/server-ec.pem" "$c/server-ec.key"
+    if command -v openssl >/dev/null; then
+        openssl x509 -in "$c/server-ec.pem" -outform DER -out "$tmp/ec.der" 2>/dev/null &&
+            openssl pkey -in "$c/server-ec.key" -outform DER -out "$tmp/ec.key.der" 2>/dev/null &&
+            config_seed "$d/ec-der" 0 "$tmp/ec.der" "$tmp/ec.key.der"
+    fi
+    cat "$c/server-ec.pem" "$c/ca.pem" >"$tmp/chain.pem"
+    config_seed "$d/ec-chain" 0 "$tmp/chain.pem" "$c/server-ec.key"
+}
+
+for t in "${targets[@]}"; do
+    [ -z "$only" ] || [ "$only" = "$t" ] || continue
+    if [ -n "$only" ]; then dir=$out; else dir=$out/$t; fi
+    mkdir -p "$dir"
+    case $t in
+    fuzz_wasm_reader) corpus_wasm_reader "$dir" ;;
+    fuzz_tls_server) corpus_tls_server "$dir" ;;
+    fuzz_api) corpus_api "$dir" ;;
+    fuzz_config) corpus_config "$dir" ;;
+    esac
+    echo "make_corpus: $t: $(find "$dir" -type f | wc -l) seeds in $dir"
+done
+if [ -n "$only" ] && ! printf '%s\n' "${targets[@]}" | grep -qx "$only"; then
+    echo "make_corpus: unknown target $only" >&2
+    exit 2
+fi
