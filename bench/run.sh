@@ -56,6 +56,18 @@ measure() { # label cert key
         PORT=$((PORT + 1))
         start_server "$s" "$cert" "$key" "$PORT"
         local probe=""; [ "$s" = s_server ] && probe=noecho
+        # memory first, on a fresh server: later phases leave freed memory in the allocator
+        if [ "$s" != socat ] && [ "$s" != s_server ]; then
+            local before after
+            before=$(rss_kb "$SRV")
+            timeout 60 "$CLIENT" idle 127.0.0.1 $PORT $IDLE 3 > "$WORK/idle.out" 2>&1 &
+            local idle=$!
+            for _ in $(seq 100); do grep -q RESULT "$WORK/idle.out" && break; sleep 0.1; done
+            sleep 0.5
+            after=$(rss_kb "$SRV")
+            wait $idle
+            R[$label,$s,mem]=$(awk -v a="$after" -v b="$before" -v n="$IDLE" 'BEGIN{printf "%.1f", (a-b)/n}')
+        fi
         R[$label,$s,full]=$(run_client handshakes 127.0.0.1 $PORT $HS 2 $probe | field rate)
         R[$label,$s,resumed]=$(run_client handshakes 127.0.0.1 $PORT $HS 2 resume $probe | field rate)
         if [ "$s" != s_server ]; then
@@ -64,17 +76,6 @@ measure() { # label cert key
             local rtt; rtt=$(run_client rtt 127.0.0.1 $PORT 64 $ROUNDS)
             R[$label,$s,p50]=$(echo "$rtt" | field p50_ms)
             R[$label,$s,p99]=$(echo "$rtt" | field p99_ms)
-            if [ "$s" != socat ]; then
-                local before after
-                before=$(rss_kb "$SRV")
-                timeout 60 "$CLIENT" idle 127.0.0.1 $PORT $IDLE 3 > "$WORK/idle.out" 2>&1 &
-                local idle=$!
-                for _ in $(seq 100); do grep -q RESULT "$WORK/idle.out" && break; sleep 0.1; done
-                sleep 0.5
-                after=$(rss_kb "$SRV")
-                wait $idle
-                R[$label,$s,mem]=$(awk -v a="$after" -v b="$before" -v n="$IDLE" 'BEGIN{printf "%.1f", (a-b)/n}')
-            fi
         fi
         stop_server
         echo "bench: $label $s: full ${R[$label,$s,full]:-?}/s resumed ${R[$label,$s,resumed]:-?}/s bulk ${R[$label,$s,bulk1]:--} MB/s x16 ${R[$label,$s,bulk16]:--} MB/s rtt p50/p99 ${R[$label,$s,p50]:--}/${R[$label,$s,p99]:--} ms mem ${R[$label,$s,mem]:--} KiB/session" >&2
