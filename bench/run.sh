@@ -91,7 +91,8 @@ callgrind_total() { # outfile
     callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1; exit}'
 }
 count_ir() { # name what n -> total instructions for n handshakes or n MiB
-    local name=$1 what=$2 n=$3 cg=$WORK/cg.$name.$what.$n
+    local name=$1 what=$2 n=$3
+    local cg=$WORK/cg.$name.$what.$n
     PORT=$((PORT + 1))
     case $name in
     ours) valgrind --tool=callgrind --callgrind-out-file="$cg" "$HOST" run "$APP" -- --port $PORT \
