@@ -190,7 +190,7 @@ if command -v gnuplot > /dev/null; then
         echo "$s ${R[ec,$s,full]:-0} ${R[ec,$s,resumed]:-0} ${R[ec,$s,bulk1]:-0} ${R[ec,$s,bulk16]:-0}"
     done > "$dat"
     gnuplot <<GP 2>/dev/null
-set terminal pngcairo size 1000,420 font ",10"
+set terminal pngcairo size 1000,420 font ",10" noenhanced
 set output "$OUT/benchmarks.png"
 set multiplot layout 1,2 title "TLS echo servers, ECDSA P-256, loopback ($(nproc) cores)"
 set style data histograms
