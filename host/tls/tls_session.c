@@ -85,6 +85,25 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
 
 /* ---- tlsSend ---- */
 
+/* Waits for `events` on the session's socket until `deadline`: PORTAL_OK when ready, else the
+ * call's error (-3 timed out / would block / interrupted by a host shutdown, -2 poll failed). */
+static int32_t tls_wait_until(portal_app *app, tls_conn *conn, int events, int64_t deadline,
+                              const char *who, int32_t timeout_ms)
+{
+    int left = tls_remaining_ms(deadline);
+    if (left == 0)
+        return tls_fail_timeout(app, who, timeout_ms);
+    int ready = portal_platform_wait(conn->fd, events, left);
+    if (ready == PORTAL_IO_INTERRUPTED)
+        return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: interrupted: host shutting down", who);
+    if (ready == PORTAL_IO_ERROR)
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: poll failed: %s", who,
+                           portal_platform_last_error());
+    if (ready == 0)
+        return tls_fail_timeout(app, who, timeout_ms);
+    return PORTAL_OK;
+}
+
 /* Replays the held record until it is on the wire or the deadline passes. */
 static int32_t tls_session_flush(portal_app *app, tls_conn *conn, const char *who,
                                  int64_t deadline, int32_t timeout_ms)
@@ -95,18 +114,9 @@ static int32_t tls_session_flush(portal_app *app, tls_conn *conn, const char *wh
             return tls_conn_fail(app, conn, who, ret);
         if (ret == 1)
             return PORTAL_OK;
-        int left = tls_remaining_ms(deadline);
-        if (left == 0)
-            return tls_fail_timeout(app, who, timeout_ms);
-        int ready = portal_platform_wait(conn->fd, conn->wait_events, left);
-        if (ready == PORTAL_IO_INTERRUPTED)
-            return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: interrupted: host shutting down",
-                               who);
-        if (ready == PORTAL_IO_ERROR)
-            return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: poll failed: %s", who,
-                               portal_platform_last_error());
-        if (ready == 0)
-            return tls_fail_timeout(app, who, timeout_ms);
+        int32_t rc = tls_wait_until(app, conn, conn->wait_events, deadline, who, timeout_ms);
+        if (rc != PORTAL_OK)
+            return rc;
     }
 }
 
@@ -209,18 +219,9 @@ int32_t portal_tls_recv(portal_app *app, int32_t session, uint8_t *buf, uint32_t
         if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE)
             return tls_conn_fail(app, conn, who, ret);
         wait_events |= ret == MBEDTLS_ERR_SSL_WANT_READ ? PORTAL_WAIT_READ : PORTAL_WAIT_WRITE;
-        int left = tls_remaining_ms(deadline);
-        if (left == 0)
-            return tls_fail_timeout(app, who, timeout_ms);
-        int ready = portal_platform_wait(conn->fd, wait_events, left);
-        if (ready == PORTAL_IO_INTERRUPTED)
-            return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: interrupted: host shutting down",
-                               who);
-        if (ready == PORTAL_IO_ERROR)
-            return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: poll failed: %s", who,
-                               portal_platform_last_error());
-        if (ready == 0)
-            return tls_fail_timeout(app, who, timeout_ms);
+        int32_t rc = tls_wait_until(app, conn, wait_events, deadline, who, timeout_ms);
+        if (rc != PORTAL_OK)
+            return rc;
     }
 }
 
