@@ -1,31 +1,36 @@
 # fuzz.cmake - libFuzzer targets (tests/fuzz/fuzz_*.c) built with clang directly, since the main
 # build may use gcc: each fuzzer is one clang command over its sources with
 # -fsanitize=fuzzer,address,undefined, producing ${CMAKE_BINARY_DIR}/fuzz/<target>. ctest runs each
-# one as fuzz.<target> for PORTAL_FUZZ_SECONDS (default 20) on a fresh seed corpus and prints
-# "fuzz <target>: N execs" (tests are not registered in PORTAL_SANITIZE builds: the fuzzers are
+# one as fuzz.<target> for PORTAL_FUZZ_SECONDS (default 60) on the committed seed corpus
+# (tests/fuzz/corpus/<target>) plus seeds made from this build's certificates and apps
+# (make_corpus.sh --build), and prints "fuzz <target>: N execs" (tests are not registered in PORTAL_SANITIZE builds: the fuzzers are
 # sanitized anyway). Build the fuzzers alone with `cmake --build <dir> --target fuzzers`.
 #
 # This file is also its own ctest driver: `cmake -DFUZZER=... -P cmake/fuzz.cmake` runs one fuzzer.
 
 if(CMAKE_SCRIPT_MODE_FILE)
-  # ---- script mode: run one fuzzer (variables: FUZZER NAME CORPUS_SCRIPT WORK SECONDS ENV_*) ----
+  # ---- script mode: run one fuzzer (variables: FUZZER NAME CORPUS_SCRIPT CORPUS_DIR WORK) ----
   if(DEFINED ENV{PORTAL_FUZZ_SECONDS})
     set(SECONDS $ENV{PORTAL_FUZZ_SECONDS})
   endif()
   if(NOT SECONDS)
-    set(SECONDS 20)
+    set(SECONDS 60)
   endif()
   file(REMOVE_RECURSE ${WORK})
   file(MAKE_DIRECTORY ${WORK}/seeds ${WORK}/corpus)
-  execute_process(COMMAND bash ${CORPUS_SCRIPT} ${NAME} ${WORK}/seeds RESULT_VARIABLE rc)
+  execute_process(COMMAND bash ${CORPUS_SCRIPT} --build ${NAME} ${WORK}/seeds RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "fuzz ${NAME}: make_corpus.sh failed (${rc})")
   endif()
-  # New inputs go to corpus/ (first directory); seeds/ is read only. -timeout: a single input that
+  file(GLOB committed ${CORPUS_DIR}/*)
+  if(NOT committed)
+    message(FATAL_ERROR "fuzz ${NAME}: no committed seeds in ${CORPUS_DIR}")
+  endif()
+  # New inputs go to corpus/ (first directory); the seed directories are only read. -timeout: a single input that
   # runs for 10 s is a hang, reported as a failure. -rss_limit_mb bounds memory per run.
   execute_process(
     COMMAND ${FUZZER} -max_total_time=${SECONDS} -print_final_stats=1 -timeout=10
-            -rss_limit_mb=2048 -artifact_prefix=${WORK}/ ${WORK}/corpus ${WORK}/seeds
+            -rss_limit_mb=2048 -artifact_prefix=${WORK}/ ${WORK}/corpus ${CORPUS_DIR} ${WORK}/seeds
     WORKING_DIRECTORY ${WORK}
     RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   set(all "${out}${err}")
@@ -121,6 +126,7 @@ foreach(t ${PORTAL_FUZZ_TARGETS})
   add_test(NAME fuzz.${t}
     COMMAND ${CMAKE_COMMAND} -DFUZZER=${PORTAL_FUZZ_DIR}/${t} -DNAME=${t}
             -DCORPUS_SCRIPT=${CMAKE_SOURCE_DIR}/tests/fuzz/make_corpus.sh
+            -DCORPUS_DIR=${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${t}
             -DWORK=${PORTAL_FUZZ_DIR}/run-${t} -P ${CMAKE_SOURCE_DIR}/cmake/fuzz.cmake)
   # The fuzzer bounds itself (-max_total_time); the ctest timeout only catches a wedged run.
   set_tests_properties(fuzz.${t} PROPERTIES TIMEOUT 100000 LABELS fuzz

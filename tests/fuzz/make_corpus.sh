@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
-# make_corpus.sh [TARGET] OUTDIR - writes a small seed corpus for the libFuzzer targets in
-# tests/fuzz/. With TARGET (fuzz_wasm_reader, fuzz_tls_server, fuzz_api, fuzz_config) the seeds go
-# straight into OUTDIR; without it, into OUTDIR/<target> for every target. Nothing here is
-# committed: the seeds are made from the dev certificates ($PORTAL_CERTS, else generated with
-# scripts/gen-certs.sh), the built apps ($PORTAL_APPS/*.wasm, when present), a ClientHello captured
-# from a real `openssl s_client` (when openssl and python3 exist) and hand-written programs.
+# make_corpus.sh [--static|--build] [TARGET] OUTDIR - writes seed corpora for the libFuzzer targets
+# in tests/fuzz/. With TARGET (fuzz_wasm_reader, fuzz_tls_server, fuzz_api, fuzz_config) the seeds go
+# straight into OUTDIR; without it, into OUTDIR/<target> for every target. Two kinds of seeds:
+#   --static  seeds that hold no key or certificate and no build output: hand-built modules and
+#             import programs, ClientHellos captured from a real `openssl s_client`, synthetic
+#             PEM/DER. These are committed in tests/fuzz/corpus/<target>/; regenerate them with
+#             `bash tests/fuzz/make_corpus.sh --static tests/fuzz/corpus` (the captures differ
+#             byte for byte on every run: random and key share).
+#   --build   seeds made from what the build generates and must never be committed: the dev
+#             certificates and keys ($PORTAL_CERTS, else generated with scripts/gen-certs.sh) and
+#             the built apps ($PORTAL_APPS/*.wasm). The fuzz ctests make these at run time.
+# Without either flag, both kinds.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(cd "$here/../.." && pwd)
 targets=(fuzz_wasm_reader fuzz_tls_server fuzz_api fuzz_config)
+want_static=1
+want_build=1
+case ${1:-} in
+--static) want_build=0 && shift ;;
+--build) want_static=0 && shift ;;
+esac
 if [ $# -eq 2 ]; then
     only=$1
     out=$2
@@ -17,14 +29,14 @@ elif [ $# -eq 1 ]; then
     only=
     out=$1
 else
-    echo "usage: make_corpus.sh [TARGET] OUTDIR" >&2
+    echo "usage: make_corpus.sh [--static|--build] [TARGET] OUTDIR" >&2
     exit 2
 fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 certs=${PORTAL_CERTS:-}
-if [ -z "$certs" ] || [ ! -f "$certs/server-ec.pem" ]; then
+if [ $want_build = 1 ] && { [ -z "$certs" ] || [ ! -f "$certs/server-ec.pem" ]; }; then
     certs=$tmp/certs
     bash "$source_dir/scripts/gen-certs.sh" "$certs" >/dev/null
 fi
@@ -77,6 +89,7 @@ EOF
 # ---- fuzz_wasm_reader: a hand-built module, the real apps, truncated variants ----
 corpus_wasm_reader() {
     local d=$1
+    [ $want_static = 1 ] || { wasm_from_apps "$d"; return; }
     # types (:i, ii:I), import portal.apiVersion, one function, memory, exports, code.
     hex 0061736d 01000000 \
         010b 02 6000017f 6002 7f7f 017e \
@@ -86,6 +99,10 @@ corpus_wasm_reader() {
         0722 02 06 6d656d6f7279 02 00 15 706f7274616c436f6e747261637456657273696f6e 00 01 \
         0a06 01 04 00 4101 0b >"$d/minimal.wasm"
     hex 0061736d 01000000 >"$d/header.wasm"
+    [ $want_build = 0 ] || wasm_from_apps "$d"
+}
+wasm_from_apps() {
+    local d=$1
     # The two smallest apps (libFuzzer's default -max_len follows the largest seed).
     local n=0 w
     for w in $(ls -S -r "${PORTAL_APPS:-/nonexistent}"/*.wasm 2>/dev/null); do
@@ -106,6 +123,7 @@ corpus_wasm_reader() {
 # ---- fuzz_tls_server: raw flights (ClientHello) and established-mode programs ----
 corpus_tls_server() {
     local d=$1
+    [ $want_static = 1 ] || return 0
     local ch
     for v in tls1_2 tls1_3; do
         ch=$tmp/ch-$v
@@ -131,6 +149,7 @@ corpus_tls_server() {
 # ---- fuzz_api: import programs (see the op table in fuzz_api.c) ----
 corpus_api() {
     local d=$1
+    [ $want_static = 1 ] || return 0
     local ch=$tmp/ch-api
     capture_client_hello "$ch" -tls1_2 || hex 16030100050100000100 >"$ch"
     local chlen
@@ -173,12 +192,38 @@ config_seed() { # out flags cert key [ca]
         >"$out"
 }
 corpus_config() {
+    local d=$1
+    [ $want_static = 0 ] || config_synthetic "$d"
+    [ $want_build = 0 ] || config_from_certs "$d"
+}
+# Structurally plausible inputs with no real key in them: PEM armour around junk, truncated DER.
+config_synthetic() {
+    local d=$1 s=$tmp/synthetic
+    mkdir -p "$s"
+    printf -- '-----BEGIN CERTIFICATE-----\nMIIBkTCCATegAwIBAgIUZm9vYmFyYmF6\n-----END CERTIFICATE-----\n' \
+        >"$s/cert.pem"
+    printf -- '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIAAAAAAAAAAAAAAAAAAAAAAA\n-----END EC PRIVATE KEY-----\n' \
+        >"$s/key.pem"
+    printf -- '-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n' >"$s/pkcs8.pem"
+    hex 3082 01 91 3082 0137 a003 020102 0214 >"$s/cert.der"   # a certificate SEQUENCE, cut short
+    hex 3077 020101 0420 >"$s/key.der"                            # an EC key SEQUENCE, cut short
+    : >"$s/empty"
+    config_seed "$d/pem-junk" 0 "$s/cert.pem" "$s/key.pem"
+    config_seed "$d/pem-junk-clientca" 1 "$s/cert.pem" "$s/pkcs8.pem" "$s/cert.pem"
+    { cat "$s/cert.pem"; u8 0; } >"$s/cert.pem0"
+    { cat "$s/key.pem"; u8 0; } >"$s/key.pem0"
+    config_seed "$d/pem-nul" 0 "$s/cert.pem0" "$s/key.pem0"
+    config_seed "$d/der-short" 2 "$s/cert.der" "$s/key.der"
+    config_seed "$d/no-key" 0 "$s/cert.pem" "$s/empty"
+    config_seed "$d/unknown-flag" 128 "$s/empty" "$s/empty"
+}
+config_from_certs() {
     local d=$1 c=$certs
     config_seed "$d/ec" 0 "$c/server-ec.pem" "$c/server-ec.key"
     config_seed "$d/rsa" 2 "$c/server-rsa.pem" "$c/server-rsa.key"
     config_seed "$d/ec-clientca" 1 "$c/server-ec.pem" "$c/server-ec.key" "$c/ca.pem"
     config_seed "$d/mismatch" 0 "$c/server-ec.pem" "$c/server-rsa.key"
-    config_seed "$d/unknown-flag" 128 "$c/server-ec.pem" "$c/server-ec.key"
+    config_seed "$d/ec-unknown-flag" 128 "$c/server-ec.pem" "$c/server-ec.key"
     if command -v openssl >/dev/null; then
         openssl x509 -in "$c/server-ec.pem" -outform DER -out "$tmp/ec.der" 2>/dev/null &&
             openssl pkey -in "$c/server-ec.key" -outform DER -out "$tmp/ec.key.der" 2>/dev/null &&
