@@ -30,6 +30,8 @@
 #include "lwip/netif.h"
 #endif
 
+#include "io_outcome.h"
+
 #if !LWIP_SOCKET_POLL && !LWIP_SOCKET_SELECT
 #error "platform/lwip.c needs LWIP_SOCKET_POLL or LWIP_SOCKET_SELECT"
 #endif
@@ -284,25 +286,11 @@ int portal_platform_connect_finish(portal_fd fd)
     return fail_with_errno(err, PORTAL_IO_ERROR);
 }
 
-/* Sorts an errno from send/recv into the three outcomes callers act on. */
+/* Remembers the errno for the message and sorts it (io_outcome.h). */
 static long io_error(int err)
 {
     last_errno = err ? err : EIO;
-    switch (err) {
-    case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-    case EWOULDBLOCK:
-#endif
-        return PORTAL_IO_WOULD_BLOCK;
-    case ECONNRESET:
-    case ENOTCONN:
-    case EPIPE:
-    case ECONNABORTED:
-    case ETIMEDOUT:
-        return PORTAL_IO_CLOSED;
-    default:
-        return PORTAL_IO_ERROR;
-    }
+    return portal_platform_io_outcome(err);
 }
 
 long portal_platform_send(portal_fd fd, const void *buf, size_t len)

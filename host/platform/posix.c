@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io_outcome.h"
+
 /* The errno of the last failing platform call. Per thread, because errno itself is per thread and
  * a caller reads it right after the call that failed. */
 static _Thread_local int last_errno;
@@ -238,26 +240,11 @@ int portal_platform_connect_finish(portal_fd fd)
     return fail_with_errno(err, PORTAL_IO_ERROR);
 }
 
-/* Sorts an errno from send/recv into the three outcomes callers act on. ETIMEDOUT here means the
- * kernel gave up on the connection (retransmits or keepalive), not a caller's timeout. */
+/* Remembers the errno for the message and sorts it (io_outcome.h). */
 static long io_error(int err)
 {
     last_errno = err;
-    switch (err) {
-    case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-    case EWOULDBLOCK:
-#endif
-        return PORTAL_IO_WOULD_BLOCK;
-    case ECONNRESET:
-    case ENOTCONN:
-    case EPIPE:
-    case ECONNABORTED:
-    case ETIMEDOUT:
-        return PORTAL_IO_CLOSED;
-    default:
-        return PORTAL_IO_ERROR;
-    }
+    return portal_platform_io_outcome(err);
 }
 
 long portal_platform_send(portal_fd fd, const void *buf, size_t len)
