@@ -84,6 +84,13 @@ static int plan_entries(portal_app *app, const uint8_t *entries, uint32_t count,
                 if (!watch)
                     fd = PORTAL_FD_INVALID; /* queue full: new clients wait in the backlog */
             }
+            int paused = s->listening ? portal_socket_accept_paused_ms(s) : 0;
+            if (paused > 0) {
+                /* The last accept ran out of descriptors: a queued client would make this entry
+                 * ready at once, and accepting it would fail again. Look again after the pause. */
+                fd = PORTAL_FD_INVALID;
+                plan->wait_ms = min_wait(plan->wait_ms, paused);
+            }
             break;
         }
         case PORTAL_HANDLE_TLS_SESSION: {
@@ -207,6 +214,13 @@ int32_t portal_sock_poll(portal_app *app, uint8_t *entries, uint32_t entries_len
         if (has_tls_work && ready == 0 && n > 0) {
             /* A handshake may have finished: re-plan without waiting. */
             ready = plan_entries(app, entries, count, &plan);
+        }
+        if (ready == 0 && timeout_ms != 0 && portal_platform_interrupted()) {
+            /* Checked after the poll too: while the app's next task is due every wait is 0, so
+             * the check above is skipped, and the shutdown descriptor (never drained here) would
+             * keep poll returning at once: this loop would spin instead of ending. */
+            result = portal_fail(app, PORTAL_ERR_NOT_READY, "sockPoll: interrupted: host shutting down");
+            goto out;
         }
         bool expired = timeout_ms == 0 ||
                        (timeout_ms > 0 && portal_platform_now_ms() - start >= timeout_ms);

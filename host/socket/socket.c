@@ -283,6 +283,20 @@ int32_t portal_sock_listen(portal_app *app, int32_t sock, int32_t backlog)
     return PORTAL_OK;
 }
 
+void portal_socket_accept_failed(portal_socket *s, int err)
+{
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+        s->accept_paused_until_ms = portal_platform_now_ms() + PORTAL_ACCEPT_PAUSE_MS;
+}
+
+int portal_socket_accept_paused_ms(const portal_socket *s)
+{
+    if (s->accept_paused_until_ms == 0)
+        return 0;
+    int64_t left = s->accept_paused_until_ms - portal_platform_now_ms();
+    return left > 0 ? (int)left : 0;
+}
+
 static int32_t accept_with_timeout(portal_app *app, const char *who, int32_t sock,
                                    uint8_t *out_addr, uint32_t out_addr_len, int32_t timeout_ms)
 {
@@ -307,9 +321,11 @@ static int32_t accept_with_timeout(portal_app *app, const char *who, int32_t soc
         fd = portal_platform_accept(s->fd, &peer);
         if (fd >= 0)
             break;
-        if (fd != PORTAL_IO_WOULD_BLOCK)
+        if (fd != PORTAL_IO_WOULD_BLOCK) {
+            portal_socket_accept_failed(s, portal_platform_last_errno());
             return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: %s", who,
                                portal_platform_last_error());
+        }
         int32_t waited = wait_ready(app, who, "no pending client", s->fd, PORTAL_WAIT_READ, &clock);
         if (waited < 0)
             return waited;

@@ -21,7 +21,18 @@ typedef struct portal_socket {
     int listening;  /* listen() succeeded */
     int connecting; /* a connect is in progress (sockConnect may be called again to finish it) */
     int tls_listener; /* used with tlsAccept: sockPoll reports finished handshakes on it */
+    int64_t accept_paused_until_ms; /* see portal_socket_accept_failed */
 } portal_socket;
+
+/* An accept on listener `s` failed with `err`. When the process (or system) is out of descriptors
+ * or buffers (EMFILE, ENFILE, ENOBUFS, ENOMEM), every retry fails the same way until something is
+ * closed, while a queued client keeps the listener readable: sockPoll then leaves it unwatched for
+ * PORTAL_ACCEPT_PAUSE_MS instead of reporting it ready at once, so a poll-driven server does not
+ * spin. The accept calls themselves still try whenever they are called (recovery is immediate). */
+#define PORTAL_ACCEPT_PAUSE_MS 100
+void portal_socket_accept_failed(portal_socket *s, int err);
+/* ms left in a pause started by portal_socket_accept_failed, 0 when not paused. */
+int portal_socket_accept_paused_ms(const portal_socket *s);
 
 /* Looks up a plain socket handle; NULL (and last error set, naming `who`) when invalid. */
 portal_socket *portal_socket_lookup(struct portal_app *app, int32_t handle, const char *who);

@@ -25,6 +25,19 @@ static int32_t tls_fail_timeout(portal_app *app, const char *who, int32_t timeou
 
 /* ---- tlsAccept ---- */
 
+/* True when a handshake accepted for (config, listener) is still in progress. */
+static bool tls_accept_has_handshaking(portal_app *app, int32_t config, int32_t listener)
+{
+    portal_tls_state *state = app->tls;
+    for (int i = 0; state && i < state->pending_count; i++) {
+        const tls_conn *conn = state->pending[i];
+        if (conn->state == TLS_CONN_HANDSHAKING && conn->config_handle == config &&
+            conn->listener_handle == listener)
+            return true;
+    }
+    return false;
+}
+
 static int32_t tls_session_open(portal_app *app, tls_conn *conn, uint8_t *out_addr,
                                 uint32_t out_addr_len)
 {
@@ -66,11 +79,17 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
     int64_t deadline = tls_deadline(timeout_ms);
     for (;;) {
         int accept_errno = tls_engine_accept_new(app, sock->fd, cfg, config, listener);
+        if (accept_errno != 0)
+            portal_socket_accept_failed(sock, accept_errno);
         tls_engine_advance_all(app);
         tls_conn *ready = tls_engine_take_ready(app, config, listener);
         if (ready)
             return tls_session_open(app, ready, out_addr, out_addr_len);
-        if (accept_errno != 0)
+        /* With no descriptor left, accept fails even when the backlog is empty - also right after
+         * this call took the last client into the queue. A handshake of ours still under way is
+         * worth waiting for; the error is for when there is nothing else to wait for. */
+        bool handshaking = tls_accept_has_handshaking(app, config, listener);
+        if (accept_errno != 0 && !handshaking)
             return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: accept failed: %s",
                                strerror(accept_errno));
         if (tls_remaining_ms(deadline) == 0)
@@ -79,7 +98,8 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
         if (portal_platform_interrupted())
             return portal_fail(app, PORTAL_ERR_NOT_READY,
                                "tlsAccept: interrupted: host shutting down");
-        tls_engine_wait(app, sock->fd, deadline);
+        /* After a failed accept the listener stays readable: wait for the handshakes only. */
+        tls_engine_wait(app, accept_errno != 0 ? PORTAL_FD_INVALID : sock->fd, deadline);
     }
 }
 

@@ -845,6 +845,52 @@ static void test_net(void)
     CHECK(last_error_has(&app, "netResolveIpv4: out_len too small (need 4)"));
 }
 
+/* ---- sockPoll and a host shutdown ---- */
+
+static int next_task_due_now(portal_app *a)
+{
+    (void)a;
+    return 0;
+}
+
+/* A shutdown (SIGTERM in portal-host: the interrupt flag plus a byte on the shutdown descriptor)
+ * while the app waits in sockPoll and its next microtask is already due. Found by the valgrind
+ * pass: every wait was then 0, the pre-wait shutdown check was skipped and the still-readable
+ * descriptor made sockPoll spin for ever instead of returning. */
+static void test_poll_shutdown_with_task_due(void)
+{
+    int stop[2];
+    CHECK(pipe(stop) == 0);
+    int32_t l = listener(&app, 4, 1);
+    /* one entry: the listener, POLL_IN */
+    uint8_t e[8] = {(uint8_t)l, (uint8_t)(l >> 8), (uint8_t)(l >> 16), (uint8_t)(l >> 24), 1};
+    portal_platform_set_interrupt_fd(stop[0]);
+    app.next_timer_ms = next_task_due_now;
+    alarm(10); /* the bug spins: fail in seconds, not at the watchdog */
+
+    int64_t start = portal_platform_now_us();
+    CHECK_EQ_INT(portal_sock_poll(&app, e, sizeof e, -1), 0); /* the due task ends the wait */
+    CHECK(elapsed_ms(start) < NO_WAIT_MAX_MS);
+
+    portal_platform_interrupt();
+    CHECK_EQ_INT(write(stop[1], "x", 1), 1);
+    start = portal_platform_now_us();
+    CHECK_EQ_INT(portal_sock_poll(&app, e, sizeof e, -1), -3);
+    CHECK(last_error_has(&app, "sockPoll: interrupted: host shutting down"));
+    CHECK(elapsed_ms(start) < NO_WAIT_MAX_MS);
+    start = portal_platform_now_us();
+    CHECK_EQ_INT(portal_sock_poll(&app, e, sizeof e, 300), -3);
+    CHECK(elapsed_ms(start) < NO_WAIT_MAX_MS);
+    CHECK_EQ_INT(portal_sock_poll(&app, e, sizeof e, 0), 0); /* 0 still only looks */
+
+    alarm(WATCHDOG_SECONDS);
+    app.next_timer_ms = NULL;
+    portal_platform_set_interrupt_fd(PORTAL_FD_INVALID); /* also clears the interrupt */
+    close(stop[0]);
+    close(stop[1]);
+    CHECK_EQ_INT(portal_sock_close(&app, l), 0);
+}
+
 /* ---- teardown ---- */
 
 static void test_teardown_closes_everything(int fds_at_start)
@@ -895,6 +941,7 @@ int main(void)
         RUN(test_datagram(family));
     }
     RUN(test_limit());
+    RUN(test_poll_shutdown_with_task_due());
     CHECK_EQ_INT(app.open_sockets, 0);
     CHECK_EQ_INT(portal_platform_open_fd_count(), fds_at_start);
     RUN(test_teardown_closes_everything(fds_at_start));
