@@ -7,7 +7,14 @@
 
 #include "tls_internal.h" /* first: it decides which mbedTLS generation we build against */
 
+#include <mbedtls/asn1.h>
+#include <mbedtls/bignum.h>
+#include <mbedtls/cipher.h>
+#include <mbedtls/dhm.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/ssl_ciphersuites.h>
 #if PORTAL_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
@@ -69,6 +76,29 @@ const char *tls_error_text(int mbedtls_ret, char *buf, size_t size)
     if (used + 1 < size)
         snprintf(buf + used, size - used, " (-0x%04x)", code);
     return buf;
+}
+
+bool tls_error_is_alloc(int mbedtls_ret)
+{
+    if (mbedtls_ret >= 0)
+        return false;
+    /* A code is a high-level part (0x1000-0x7F80) plus an optional low-level one (0x01-0x7F),
+     * e.g. X509_INVALID_FORMAT + ASN1_ALLOC_FAILED; either part may be the allocation failure. */
+    int high = -mbedtls_ret & 0x7F80, low = -mbedtls_ret & 0x7F;
+    static const int high_alloc[] = {
+        -MBEDTLS_ERR_SSL_ALLOC_FAILED,  -MBEDTLS_ERR_X509_ALLOC_FAILED,
+        -MBEDTLS_ERR_PK_ALLOC_FAILED,   -MBEDTLS_ERR_PEM_ALLOC_FAILED,
+        -MBEDTLS_ERR_ECP_ALLOC_FAILED,  -MBEDTLS_ERR_CIPHER_ALLOC_FAILED,
+        -MBEDTLS_ERR_MD_ALLOC_FAILED,   -MBEDTLS_ERR_DHM_ALLOC_FAILED,
+    };
+    for (size_t i = 0; i < sizeof high_alloc / sizeof high_alloc[0]; i++)
+        if (high == high_alloc[i])
+            return true;
+#if PORTAL_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
+    if (mbedtls_ret == PSA_ERROR_INSUFFICIENT_MEMORY)
+        return true;
+#endif
+    return low == -MBEDTLS_ERR_MPI_ALLOC_FAILED || low == -MBEDTLS_ERR_ASN1_ALLOC_FAILED;
 }
 
 /* ---- per-app state ---- */
@@ -171,6 +201,35 @@ static void tls_config_destroy(tls_config *config)
     free(config);
 }
 
+void tls_config_handshake_failed(tls_config *config, int mbedtls_ret)
+{
+#if defined(MBEDTLS_RSA_C)
+    /* mbedTLS keeps RSA blinding values (Vi, Vf) in the key and, before every private-key
+     * operation, squares Vi and then Vf in place (the first time it draws Vf, then derives Vi).
+     * An allocation failure in between leaves the two out of step; mbedTLS does not notice, and
+     * from then on every signature fails its own check ("RSA - The PKCS#1 verification failed"):
+     * one transient out-of-memory would make the config refuse every client for good. With the
+     * pair emptied, mbedTLS draws a fresh one on the next use. Done on that verification error
+     * too, so a pair spoilt some other way heals after one failed handshake. */
+    bool verify_failed = (-mbedtls_ret & 0x7F80) == -MBEDTLS_ERR_RSA_VERIFY_FAILED;
+    if (!tls_error_is_alloc(mbedtls_ret) && !verify_failed)
+        return;
+    if (mbedtls_pk_get_type(&config->key) != MBEDTLS_PK_RSA)
+        return;
+    mbedtls_rsa_context *rsa = mbedtls_pk_rsa(config->key);
+#if PORTAL_MBEDTLS_3
+    mbedtls_mpi_free(&rsa->MBEDTLS_PRIVATE(Vi));
+    mbedtls_mpi_free(&rsa->MBEDTLS_PRIVATE(Vf));
+#else
+    mbedtls_mpi_free(&rsa->Vi);
+    mbedtls_mpi_free(&rsa->Vf);
+#endif
+#else
+    (void)config;
+    (void)mbedtls_ret;
+#endif
+}
+
 void tls_config_ref(tls_config *config)
 {
     config->refs++;
@@ -212,6 +271,33 @@ static void tls_input_free(tls_input *in)
     in->bytes = NULL;
 }
 
+/* Given several PEM certificates, mbedtls_x509_crt_parse only counts the ones it could not parse
+ * and drops why (an allocation failure would read as a bad PEM). So each certificate is handed
+ * over on its own and the first failure returned with mbedTLS's code. As in mbedTLS, text between
+ * certificates (other PEM blocks, comments) and a trailing header without its footer are skipped.
+ * `in` is NUL-terminated and ours to modify (it is wiped afterwards). */
+static int tls_parse_pem_certs(mbedtls_x509_crt *chain, tls_input *in)
+{
+    static const char end_marker[] = "-----END CERTIFICATE-----";
+    char *block = (char *)in->bytes;
+    int parsed = 0;
+    for (char *end; (end = strstr(block, end_marker)) != NULL;) {
+        char *next = end + sizeof end_marker - 1;
+        char kept = *next;
+        *next = '\0'; /* the block ends here for mbedTLS */
+        if (strstr(block, "-----BEGIN CERTIFICATE-----")) {
+            int ret = mbedtls_x509_crt_parse(chain, (const unsigned char *)block,
+                                             (size_t)(next - block) + 1);
+            if (ret != 0)
+                return ret;
+            parsed++;
+        }
+        *next = kept;
+        block = next;
+    }
+    return parsed > 0 ? 0 : MBEDTLS_ERR_X509_CERT_UNKNOWN_FORMAT;
+}
+
 static int32_t tls_parse_certs(portal_app *app, mbedtls_x509_crt *chain, const uint8_t *pem,
                                uint32_t len, const char *what)
 {
@@ -219,9 +305,16 @@ static int32_t tls_parse_certs(portal_app *app, mbedtls_x509_crt *chain, const u
     tls_input in;
     if (!tls_input_copy(&in, pem, len))
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory copying %s", who, what);
-    int ret = mbedtls_x509_crt_parse(chain, in.bytes, in.parse_len);
+    /* The same test mbedtls_x509_crt_parse makes to take the PEM path. */
+    bool pem_certs = strstr((const char *)in.bytes, "-----BEGIN CERTIFICATE-----") != NULL;
+    int ret = pem_certs ? tls_parse_pem_certs(chain, &in)
+                        : mbedtls_x509_crt_parse(chain, in.bytes, in.parse_len);
     tls_input_free(&in);
     char err[112];
+    /* Out of memory is the host's failure (-2), not a bad PEM from the app (-1). */
+    if (tls_error_is_alloc(ret))
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory parsing %s: %s", who,
+                           what, tls_error_text(ret, err, sizeof err));
     if (ret < 0)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: %s: %s", who, what,
                            tls_error_text(ret, err, sizeof err));
@@ -248,6 +341,9 @@ static int32_t tls_parse_key(portal_app *app, portal_tls_state *state, mbedtls_p
 #endif
     tls_input_free(&in);
     char err[112];
+    if (tls_error_is_alloc(ret))
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory parsing server_key_pem: %s",
+                           who, tls_error_text(ret, err, sizeof err));
     if (ret != 0)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: server_key_pem: %s", who,
                            tls_error_text(ret, err, sizeof err));
@@ -379,12 +475,14 @@ int32_t portal_tls_server_config_create(portal_app *app, uint8_t *cert_pem, uint
 #else
         int ret = mbedtls_pk_check_pair(&config->chain.pk, &config->key);
 #endif
-        if (ret != 0) {
-            char err[112];
+        char err[112];
+        if (tls_error_is_alloc(ret)) /* not "does not match": the check could not run */
+            rc = portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory checking the key pair: %s",
+                             who, tls_error_text(ret, err, sizeof err));
+        else if (ret != 0)
             rc = portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                              "%s: server_key_pem does not match server_cert_pem: %s", who,
                              tls_error_text(ret, err, sizeof err));
-        }
     }
     if (rc == PORTAL_OK && require_client_cert)
         rc = tls_parse_certs(app, &config->client_ca, client_ca_pem, client_ca_pem_len,

@@ -53,8 +53,10 @@ static int tls_bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     tls_conn *conn = ctx;
     long n = portal_platform_recv(conn->fd, buf, len);
-    if (n >= 0)
+    if (n >= 0) {
+        conn->bytes_in += (uint64_t)n;
         return (int)n; /* 0 = orderly EOF; mbedTLS reports it as MBEDTLS_ERR_SSL_CONN_EOF */
+    }
     if (n == PORTAL_IO_WOULD_BLOCK)
         return MBEDTLS_ERR_SSL_WANT_READ;
     conn->io_status = (int)n;
@@ -291,6 +293,7 @@ static bool tls_conn_handshake(portal_app *app, tls_conn *conn)
                        conn->io_status == PORTAL_IO_CLOSED;
     portal_log(app, client_left ? PORTAL_LOG_INFO : PORTAL_LOG_WARN,
                "TLS handshake with %s failed: %s", conn->peer_text, why);
+    tls_config_handshake_failed(conn->config, ret);
     conn->state = TLS_CONN_BROKEN;
     return false;
 }
@@ -304,54 +307,124 @@ static void tls_pending_remove_at(portal_tls_state *state, int index)
     state->pending_count--;
 }
 
-/* Index of the oldest unfinished handshake, -1 when every entry has finished. */
-static int tls_pending_oldest_unfinished(const portal_tls_state *state)
+/* True for an unfinished handshake whose client has sent nothing at all in the
+ * PORTAL_TLS_SILENT_EVICT_MS since its accept: nothing was read and nothing waits in the socket. */
+static bool tls_conn_silent(const tls_conn *conn, int64_t now)
 {
-    for (int i = 0; i < state->pending_count; i++) /* FIFO: the first one is the oldest */
-        if (state->pending[i]->state == TLS_CONN_HANDSHAKING)
+    return conn->state == TLS_CONN_HANDSHAKING && conn->bytes_in == 0 &&
+           now - conn->accepted_ms >= PORTAL_TLS_SILENT_EVICT_MS &&
+           portal_platform_wait(conn->fd, PORTAL_WAIT_READ, 0) == 0;
+}
+
+/* The pending handshake that may be evicted for a client waiting in the backlog, or -1: the oldest
+ * silent one, else the oldest unfinished one once it has had PORTAL_TLS_EVICT_AGE_MS. */
+static int tls_pending_victim(const portal_tls_state *state, int64_t now, bool *silent)
+{
+    int oldest = -1;
+    *silent = false;
+    for (int i = 0; i < state->pending_count; i++) { /* FIFO: the first one is the oldest */
+        const tls_conn *conn = state->pending[i];
+        if (conn->state != TLS_CONN_HANDSHAKING)
+            continue;
+        if (oldest < 0)
+            oldest = i;
+        if (tls_conn_silent(conn, now)) {
+            *silent = true;
             return i;
+        }
+    }
+    if (oldest >= 0 && now - state->pending[oldest]->accepted_ms >= PORTAL_TLS_EVICT_AGE_MS)
+        return oldest;
     return -1;
 }
 
-/* Queue full and another client waiting: evict the oldest unfinished handshake if it has had
- * PORTAL_TLS_EVICT_AGE_MS already. Returns true when a slot is free now. */
-static bool tls_pending_make_room(portal_app *app, portal_fd listener_fd)
+/* Whether a client waiting in the backlog could be taken now: the queue has room or holds a
+ * victim. Otherwise *wake_at is when that can change by time alone (INT64_MAX: not by time). */
+static bool tls_pending_can_take(const portal_tls_state *state, int64_t now, int64_t *wake_at)
 {
-    portal_tls_state *state = app->tls;
+    *wake_at = INT64_MAX;
     if (state->pending_count < state->pending_capacity)
         return true;
-    int oldest = tls_pending_oldest_unfinished(state);
-    if (oldest < 0)
-        return false;
-    tls_conn *victim = state->pending[oldest];
-    int64_t age = portal_platform_now_ms() - victim->accepted_ms;
-    if (age < PORTAL_TLS_EVICT_AGE_MS)
-        return false;
-    int ready = portal_platform_wait(listener_fd, PORTAL_WAIT_READ, 0);
-    if (ready <= 0 || !(ready & PORTAL_WAIT_READ))
-        return false;
+    bool silent;
+    if (tls_pending_victim(state, now, &silent) >= 0)
+        return true;
+    bool oldest = true;
+    for (int i = 0; i < state->pending_count; i++) {
+        const tls_conn *conn = state->pending[i];
+        if (conn->state != TLS_CONN_HANDSHAKING)
+            continue;
+        int64_t at = oldest ? conn->accepted_ms + PORTAL_TLS_EVICT_AGE_MS : INT64_MAX;
+        if (conn->bytes_in == 0 && conn->accepted_ms + PORTAL_TLS_SILENT_EVICT_MS < at)
+            at = conn->accepted_ms + PORTAL_TLS_SILENT_EVICT_MS;
+        if (at > now && at < *wake_at)
+            *wake_at = at; /* past times: the socket is readable and gets served first */
+        oldest = false;
+    }
+    return false;
+}
+
+/* One summary line for the connections closed unheard, at most once a second unless `now`. */
+static void tls_log_unheard(portal_app *app, bool now)
+{
+    portal_tls_state *state = app->tls;
+    int64_t t = portal_platform_now_ms();
+    if (state->unheard_closed == 0 || (!now && t - state->unheard_logged_ms < 1000))
+        return;
     portal_log(app, PORTAL_LOG_WARN,
-               "TLS: handshake queue full (%d); dropping stalled handshake with %s after %lld ms",
-               state->pending_capacity, victim->peer_text, (long long)age);
-    tls_pending_remove_at(state, oldest);
-    tls_conn_destroy(victim, 0);
-    return true;
+               "TLS: handshake queue full (%d); closed %d new connections that had sent nothing "
+               "while more were waiting",
+               state->pending_capacity, state->unheard_closed);
+    state->unheard_closed = 0;
+    state->unheard_logged_ms = t;
 }
 
 int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
                           int32_t config_handle, int32_t listener_handle)
 {
     portal_tls_state *state = app->tls;
-    while (tls_pending_make_room(app, listener_fd)) {
+    int victim = -1, closed_unheard = 0, err = 0;
+    bool victim_silent = false, victim_known = false;
+    for (int taken = 0; taken < PORTAL_TLS_ACCEPT_BURST; taken++) {
+        bool full = state->pending_count >= state->pending_capacity;
+        if (full && !victim_known) {
+            victim = tls_pending_victim(state, portal_platform_now_ms(), &victim_silent);
+            victim_known = true;
+        }
+        if (full && victim < 0)
+            break; /* new clients wait in the backlog */
         portal_sockaddr peer;
         memset(&peer, 0, sizeof peer);
         portal_fd fd = portal_platform_accept(listener_fd, &peer);
         if (fd == PORTAL_IO_WOULD_BLOCK)
-            return 0;
+            break;
         if (fd == PORTAL_IO_CLOSED)
             continue; /* the client gave up before we got to it */
-        if (fd < 0)
-            return portal_platform_last_errno() ? portal_platform_last_errno() : EIO;
+        if (fd < 0) {
+            err = portal_platform_last_errno() ? portal_platform_last_errno() : EIO;
+            break;
+        }
+        if (full) {
+            /* Queue full and this one has said nothing yet: if others wait behind it, close it
+             * rather than let it displace a handshake, or a backlog of silent connections would
+             * only drain one victim at a time while a real client waits behind them. The last
+             * one in the backlog gets the slot (its ClientHello may be a moment behind). */
+            if (portal_platform_wait(fd, PORTAL_WAIT_READ, 0) == 0 &&
+                portal_platform_wait(listener_fd, PORTAL_WAIT_READ, 0) > 0) {
+                portal_platform_close(fd);
+                closed_unheard++;
+                continue;
+            }
+            tls_conn *old = state->pending[victim];
+            portal_log(app, PORTAL_LOG_WARN,
+                       "TLS: handshake queue full (%d); dropping stalled handshake with %s after "
+                       "%lld ms%s",
+                       state->pending_capacity, old->peer_text,
+                       (long long)(portal_platform_now_ms() - old->accepted_ms),
+                       victim_silent ? " (it sent nothing)" : "");
+            tls_pending_remove_at(state, victim);
+            tls_conn_destroy(old, 0);
+            victim_known = false;
+        }
         portal_platform_set_nodelay(fd);
         tls_conn *conn = tls_conn_create(app, config, fd, &peer);
         if (!conn)
@@ -361,7 +434,9 @@ int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *co
         conn->deadline_ms = conn->accepted_ms + app->limits.handshake_deadline_ms;
         state->pending[state->pending_count++] = conn;
     }
-    return 0;
+    state->unheard_closed += closed_unheard;
+    tls_log_unheard(app, false);
+    return err;
 }
 
 void tls_engine_advance_all(portal_app *app)
@@ -369,6 +444,7 @@ void tls_engine_advance_all(portal_app *app)
     portal_tls_state *state = app->tls;
     if (!state)
         return;
+    tls_log_unheard(app, false); /* what the last flood left unlogged */
     for (int i = 0; i < state->pending_count;) {
         tls_conn *conn = state->pending[i];
         bool keep = conn->state != TLS_CONN_HANDSHAKING || tls_conn_handshake(app, conn);
@@ -427,6 +503,8 @@ void tls_engine_drop_config(portal_app *app, tls_config *config)
 void tls_engine_drop_all(portal_app *app)
 {
     portal_tls_state *state = app->tls;
+    if (state)
+        tls_log_unheard(app, true);
     while (state && state->pending_count > 0) {
         tls_conn *conn = state->pending[state->pending_count - 1];
         state->pending_count--;
@@ -479,17 +557,14 @@ bool tls_engine_accepting(portal_app *app, int *wake_ms)
 {
     portal_tls_state *state = app->tls;
     *wake_ms = -1;
-    if (!state || state->pending_count < state->pending_capacity)
+    if (!state)
         return true;
-    int oldest = tls_pending_oldest_unfinished(state);
-    if (oldest < 0)
-        return false; /* everything queued has finished: tlsAccept hands those out first */
-    int64_t evictable_at = state->pending[oldest]->accepted_ms + PORTAL_TLS_EVICT_AGE_MS;
-    int64_t now = portal_platform_now_ms();
-    if (evictable_at <= now)
+    int64_t now = portal_platform_now_ms(), wake_at;
+    if (tls_pending_can_take(state, now, &wake_at))
         return true;
-    *wake_ms = (int)(evictable_at - now);
-    return false;
+    if (wake_at != INT64_MAX)
+        *wake_ms = wake_at - now > INT_MAX ? INT_MAX : (int)(wake_at - now);
+    return false; /* e.g. everything queued has finished: tlsAccept hands those out first */
 }
 
 bool tls_engine_has_ready(portal_app *app, int32_t listener_handle)
@@ -520,19 +595,11 @@ void tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
     int n = 0;
     int64_t now = portal_platform_now_ms();
     if (listener_fd != PORTAL_FD_INVALID) {
-        bool watch_listener = state->pending_count < state->pending_capacity;
-        if (!watch_listener) {
-            /* Full: a new client matters only once the oldest handshake may be evicted. */
-            int oldest = tls_pending_oldest_unfinished(state);
-            if (oldest >= 0) {
-                int64_t evictable_at =
-                    state->pending[oldest]->accepted_ms + PORTAL_TLS_EVICT_AGE_MS;
-                if (evictable_at <= now)
-                    watch_listener = true;
-                else if (timeout < 0 || evictable_at - now < timeout)
-                    timeout = (int)(evictable_at - now);
-            }
-        }
+        /* Full: a new client matters only once a handshake may be evicted. */
+        int64_t wake_at;
+        bool watch_listener = tls_pending_can_take(state, now, &wake_at);
+        if (!watch_listener && wake_at != INT64_MAX && (timeout < 0 || wake_at - now < timeout))
+            timeout = (int)(wake_at - now);
         if (watch_listener) {
             fds[n].fd = listener_fd;
             fds[n].events = POLLIN;

@@ -50,6 +50,15 @@
  * may be evicted once it is at least this old, so stalled clients cannot hold every slot until
  * their deadline. */
 #define PORTAL_TLS_EVICT_AGE_MS 1000
+/* A pending handshake whose client has sent nothing at all this long after its accept is silent:
+ * it may be evicted for a waiting client already then. And while the queue is full, a new
+ * connection that has sent nothing yet, with more queued behind it, is closed at once instead of
+ * evicting anyone, so a backlog of silent connections cannot keep a real client waiting behind it
+ * (slowloris). */
+#define PORTAL_TLS_SILENT_EVICT_MS 250
+/* At most this many connections are taken from a listener's backlog in one tlsAccept or sockPoll
+ * pass, so a flood of connections cannot keep the call busy. */
+#define PORTAL_TLS_ACCEPT_BURST 256
 /* Lifetime of session tickets (and rotation period of the ticket keys), seconds. */
 #define PORTAL_TLS_TICKET_LIFETIME_S 86400
 
@@ -98,6 +107,7 @@ struct tls_conn {
     int32_t handle;          /* session handle once OPEN */
     mbedtls_ssl_context ssl;
     int wait_events;         /* PORTAL_WAIT_READ/WRITE mbedTLS is waiting for */
+    uint64_t bytes_in;       /* bytes read from the socket; 0 = the client has said nothing */
     int64_t accepted_ms;
     int64_t deadline_ms;     /* pending handshakes only */
     /* What the BIO callbacks saw last: PORTAL_IO_CLOSED / PORTAL_IO_ERROR and errno text. */
@@ -121,6 +131,10 @@ typedef struct portal_tls_state {
     tls_conn **pending; /* FIFO of unfinished or not yet handed out handshakes */
     int pending_count;
     int pending_capacity;
+    /* New connections closed unheard by tls_engine_accept_new and not logged yet: under a flood
+     * the log gets one summary line a second, not one per tlsAccept call. */
+    int unheard_closed;
+    int64_t unheard_logged_ms;
 } portal_tls_state;
 
 /* ---- tls_config.c ---- */
@@ -129,8 +143,13 @@ portal_tls_state *tls_state_get(portal_app *app, const char *who);
 void tls_state_free(portal_app *app);
 void tls_config_ref(tls_config *config);
 void tls_config_unref(tls_config *config);
+/* After a handshake failed with `mbedtls_ret`: repairs what a half-done private-key operation may
+ * have left broken in the config's key (RSA blinding values), so later handshakes work. */
+void tls_config_handshake_failed(tls_config *config, int mbedtls_ret);
 /* "SSL - The connection indicated an EOF (-0x7280)" */
 const char *tls_error_text(int mbedtls_ret, char *buf, size_t size);
+/* True when an mbedTLS result (possibly high + low level) says an allocation failed. */
+bool tls_error_is_alloc(int mbedtls_ret);
 
 /* ---- tls_engine.c ---- */
 /* Deadline for a timeout_ms argument: 0 = now, < 0 = never (INT64_MAX). */
@@ -152,8 +171,10 @@ int tls_conn_flush_held(tls_conn *conn);
  * connection broken, returns the code. */
 int32_t tls_conn_fail(portal_app *app, tls_conn *conn, const char *who, int mbedtls_ret);
 
-/* Accepts every waiting TCP connection on `listener_fd` while the queue has room and starts their
- * handshakes. Returns 0, or the errno of a failed accept (e.g. EMFILE). */
+/* Accepts waiting TCP connections on `listener_fd` while the queue has room (or holds a handshake
+ * that may be evicted) and starts their handshakes; with the queue full, new connections that have
+ * sent nothing while more wait behind them are closed at once. Returns 0, or the errno of a failed
+ * accept (e.g. EMFILE). */
 int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
                           int32_t config_handle, int32_t listener_handle);
 /* Advances every pending handshake once; drops failed and expired ones (logged). */
@@ -169,8 +190,9 @@ void tls_engine_drop_all(portal_app *app);
 struct pollfd;
 int tls_engine_fill_pollfds(portal_app *app, struct pollfd *fds, int max);
 int tls_engine_next_deadline_ms(portal_app *app);
-/* Whether tlsAccept could take a new TCP connection now (the queue has room, or its oldest
- * unfinished handshake may be evicted); otherwise *wake_ms is when eviction becomes possible. */
+/* Whether tlsAccept could take a new TCP connection now (the queue has room, or holds a silent or
+ * old unfinished handshake that may be evicted); otherwise *wake_ms is when eviction becomes
+ * possible. */
 bool tls_engine_accepting(portal_app *app, int *wake_ms);
 /* True when a finished handshake accepted on `listener_handle` waits to be handed out. */
 bool tls_engine_has_ready(portal_app *app, int32_t listener_handle);
