@@ -1,16 +1,18 @@
 # Makefile - the commands a user types. Everything real happens in CMake and scripts/.
 #   make run   installs missing packages, builds, runs the example app (APP=..., ARGS=...)
-#   make test  installs, builds, runs every test through ctest: once on the normal build, once on
-#              an ASan + UBSan build (build-asan) of the same sources
+#   make test  installs, builds, runs every test through ctest: once on the normal build, then the
+#              unit and integration tests again on that build under valgrind memcheck
+#              (test-valgrind), then everything on an ASan + UBSan build (build-asan)
 #   make bench benchmarks (~6 min; BENCH_ARGS=--quick for ~1 min), writes docs/benchmarks.md
 BUILD ?= build
 BUILD_ASAN ?= build-asan
+VALGRIND_LOGS ?= $(abspath $(BUILD))/valgrind
 APP ?= tls-echo-server
 ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all setup build build-asan run test test-release test-asan bench clean
+.PHONY: all setup build build-asan run test test-release test-valgrind test-asan bench clean
 
 all: build
 
@@ -28,10 +30,25 @@ build-asan: setup
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DPORTAL_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD_ASAN) -j$(JOBS) -- --no-print-directory
 
-test: test-release test-asan
+test: test-release test-valgrind test-asan
 
 test-release: build
 	ctest --test-dir $(BUILD) --output-on-failure --timeout 600
+
+# valgrind memcheck (--leak-check=full) on the normal build, no third build: PORTAL_VALGRIND=1 makes
+# the unit tests and every portal-host the integration scripts start run under valgrind
+# (tests/valgrind/), with reduced counts where a script says so. Not fuzz (own ASan), bench, or
+# tests labelled no-valgrind. check-logs.sh then fails the pass on any error or definitely/
+# indirectly lost block in any process's log, whatever exit status the script saw.
+# VALGRIND_TESTS=regex runs only the matching tests (ctest -R), e.g. VALGRIND_TESTS=test_runtime.
+test-valgrind: build
+	@rm -rf $(VALGRIND_LOGS)
+	@start=$$(date +%s); \
+	PORTAL_VALGRIND=1 PORTAL_VALGRIND_LOGS=$(VALGRIND_LOGS) ctest --test-dir $(BUILD) \
+	    -LE 'fuzz|bench|no-valgrind' $(if $(VALGRIND_TESTS),-R '$(VALGRIND_TESTS)') \
+	    --output-on-failure --timeout 900; rc=$$?; \
+	bash tests/valgrind/check-logs.sh $(VALGRIND_LOGS) || rc=1; \
+	echo "valgrind pass: $$(($$(date +%s) - start)) s"; exit $$rc
 
 # Sanitizers abort on the first finding (UBSan without recovery) and LeakSanitizer fails a process
 # that leaks, so the same suite doubles as the memory-safety and leak check.

@@ -71,6 +71,8 @@ set(PORTAL_ZIG_TEST_ENV
   PORTAL_CACHE_DIR=${CMAKE_BINARY_DIR}/wasm-cache
   PORTAL_SOURCE=${CMAKE_SOURCE_DIR}
   PORTAL_SANITIZED=$<BOOL:${PORTAL_SANITIZE}>)
-add_test(NAME zig.unit COMMAND $<TARGET_FILE:portal-host> run ${PORTAL_APPS_DIR}/zig-sdk-test.wasm)
-set_tests_properties(zig.unit PROPERTIES TIMEOUT 300 ENVIRONMENT "${PORTAL_ZIG_TEST_ENV}"
+# Through vg-run, like the unit tests: under valgrind when PORTAL_VALGRIND=1 (make test-valgrind).
+add_test(NAME zig.unit COMMAND bash ${CMAKE_SOURCE_DIR}/tests/valgrind/vg-run
+                               $<TARGET_FILE:portal-host> run ${PORTAL_APPS_DIR}/zig-sdk-test.wasm)
+set_tests_properties(zig.unit PROPERTIES TIMEOUT 300 LABELS unit ENVIRONMENT "${PORTAL_ZIG_TEST_ENV}"
   PASS_REGULAR_EXPRESSION "zig-sdk: [0-9]+ passed, 0 failed")

@@ -10,10 +10,11 @@ packages=(
   libmbedtls-dev liblwip-dev            # TLS; lwIP headers for the firmware platform compile check
   openssl                               # certificates + s_client in tests
   socat procps iproute2                 # test peers and process/fd inspection
+  valgrind                              # make test-valgrind (memcheck); bench measures with it too
 )
 # `setup.sh bench`: also what `make bench` compares against and measures with.
 if [ "${1:-}" = bench ]; then
-  packages+=(nodejs gnuplot-nox valgrind)
+  packages+=(nodejs gnuplot-nox)
 fi
 
 missing=()

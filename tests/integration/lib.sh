@@ -1,7 +1,9 @@
 # lib.sh - shared helpers for the integration tests (sourced). Counts checks and prints the plain
 # "N passed, N failed" line at the end; every command that waits is bounded by `timeout`.
+# With PORTAL_VALGRIND=1, $PORTAL_HOST runs under valgrind (../valgrind/env.sh).
 set -uo pipefail
 : "${PORTAL_HOST:?}" "${PORTAL_APPS:?}"
+source "$(dirname "${BASH_SOURCE[0]}")/../valgrind/env.sh"
 PASSED=0
 FAILED=0
 WORK=$(mktemp -d)

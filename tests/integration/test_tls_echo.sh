@@ -2,7 +2,7 @@
 # test_tls_echo.sh - the TLS echo server app under portal-host against real clients: openssl
 # s_client over IPv4 and IPv6, mutual TLS, session resumption, a silent client that must not
 # delay others, 10 MiB through a slow reader, vanishing and garbage clients, and fd/heap stability
-# over 1,000 sequential connections.
+# over 1,000 sequential connections (200 under valgrind, PORTAL_VALGRIND=1: ~8 handshakes/s there).
 source "$(dirname "$0")/lib.sh"
 : "${PORTAL_CERTS:?}" "${PORTAL_TOOLS:?}"
 CLIENT=$PORTAL_TOOLS/tls_client
@@ -25,6 +25,8 @@ stop_app() {
         kill -0 "$APP_PID" 2>/dev/null || break
         sleep 0.1
     done
+    kill -0 "$APP_PID" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$APP_PID/stat")" != Z ] &&
+        valgrind_stacks "$APP_PID"
     kill -9 "$APP_PID" 2>/dev/null
     wait "$APP_PID" 2>/dev/null
     local rc=$?
@@ -32,10 +34,12 @@ stop_app() {
     check "app exited 0 after SIGTERM (got $rc)" test $rc -eq 0
     [ $rc -eq 0 ] || { echo "---- app log tail"; tail -15 "$APP_LOG"; }
 }
-# s_client sends one line, keeps stdin open briefly so the echo can come back.
+# s_client sends one line, keeps stdin open briefly so the echo can come back (under valgrind a
+# fresh process's first handshake, code translation included, can take more than a second).
+valgrind_scale STDIN_S 1 3 "s of s_client stdin (the time the echo has to come back)"
 sclient() { # out host:port extra-args...
     local out=$1 target=$2; shift 2
-    (echo "ping-$RANDOM-line"; sleep 1) | timeout 8 openssl s_client -connect "$target" "$@" -no_ign_eof > "$out" 2>&1
+    (echo "ping-$RANDOM-line"; sleep "$STDIN_S") | timeout $((STDIN_S + 7)) openssl s_client -connect "$target" "$@" -no_ign_eof > "$out" 2>&1
 }
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
@@ -71,11 +75,14 @@ t0=$(now_ms)
 sclient "$WORK/s_busy" "127.0.0.1:$PORT" -quiet
 t1=$(now_ms)
 check "echo while two clients stall their handshakes" grep -q '^ping-' "$WORK/s_busy"
-# s_client keeps stdin open for 1 s; handshake + echo must fit well inside the rest
-check "the stalled handshakes did not delay it (took $((t1 - t0)) ms incl. 1 s stdin wait)" test $((t1 - t0)) -lt 2500
+# s_client keeps stdin open for STDIN_S; handshake + echo must fit well inside the rest (the
+# silent client holds its handshake for 6 s)
+check "the stalled handshakes did not delay it (took $((t1 - t0)) ms incl. $STDIN_S s stdin wait)" \
+    test $((t1 - t0)) -lt $((STDIN_S * 1000 + 1500))
 sleep 1
 beats_after=$(grep -c heartbeat "$LOG")
-check "microtask kept its schedule during stalls ($((beats_after - beats_before)) beats in ~3 s)" test $((beats_after - beats_before)) -ge 15
+check "microtask kept its schedule during stalls ($((beats_after - beats_before)) beats in $(($(now_ms) - t0 + 500)) ms)" \
+    test $((beats_after - beats_before)) -ge 15
 wait $s1 $s2
 
 # --- garbage instead of a ClientHello ---
@@ -92,11 +99,12 @@ sclient "$WORK/s_after" "127.0.0.1:$PORT" -quiet
 check "server keeps serving after vanished clients" grep -q '^ping-' "$WORK/s_after"
 
 # --- fds and memory over 1,000 sequential connections ---
+valgrind_scale MANY 1000 200 "sequential connections"
 timeout 120 "$CLIENT" many 127.0.0.1 "$PORT" 50 > /dev/null
 sleep 0.5
 fd0=$(fd_count "$APP_PID"); rss0=$(rss_kb "$APP_PID")
-timeout 300 "$CLIENT" many 127.0.0.1 "$PORT" 1000 > "$WORK/many" 2>&1
-check "1,000 sequential connections echoed" grep -q "1000 sequential connections echoed" "$WORK/many"
+timeout 300 "$CLIENT" many 127.0.0.1 "$PORT" "$MANY" > "$WORK/many" 2>&1
+check "$MANY sequential connections echoed" grep -q "$MANY sequential connections echoed" "$WORK/many"
 cat "$WORK/many"
 sleep 0.5
 fd1=$(fd_count "$APP_PID"); rss1=$(rss_kb "$APP_PID")
@@ -105,8 +113,11 @@ check "fd count back where it started ($fd0 -> $fd1)" test "$fd1" -eq "$fd0"
 if [ "${PORTAL_SANITIZED:-0}" = 1 ]; then
     # ASan keeps freed memory in quarantine, so RSS grows by design; leaks are caught at exit.
     echo "     (sanitized build: RSS bound not checked; LeakSanitizer checks the exit)"
+elif [ "$PORTAL_VALGRIND" = 1 ]; then
+    # memcheck keeps 20 MB of freed blocks and its shadow memory in the same RSS.
+    valgrind_note "RSS bound not checked (memcheck's freed-block queue and shadow memory count in RSS); its leak check at exit covers the heap"
 else
-    check "RSS grew less than 2 MiB over 1,000 connections" test $((rss1 - rss0)) -lt 2048
+    check "RSS grew less than 2 MiB over $MANY connections" test $((rss1 - rss0)) -lt 2048
 fi
 stop_app
 check "ppShutdown logged on SIGTERM" grep -q "tls-echo-server stopped" "$LOG"

@@ -7,6 +7,8 @@ set -euo pipefail
 
 : "${PORTAL_HOST:?PORTAL_HOST must name the portal-host binary}"
 : "${PORTAL_APPS:?PORTAL_APPS must name the directory with the test apps}"
+# With PORTAL_VALGRIND=1, $PORTAL_HOST runs under valgrind.
+source "$(dirname "${BASH_SOURCE[0]}")/../valgrind/env.sh"
 export PORTAL_CACHE_DIR="${PORTAL_CACHE_DIR:-$(mktemp -d)}"
 
 APP="$PORTAL_APPS/wasi_app.wasm"

