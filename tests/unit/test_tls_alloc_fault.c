@@ -83,6 +83,7 @@ int main(void)
 #include "socket/socket.h"
 #include "tls/tls.h"
 #include "tls/tls_internal.h"
+#include "testcerts.h"
 #include "testlib.h"
 
 #ifndef MBEDTLS_PRIVATE /* mbedTLS 2.x: struct members are public */
@@ -1196,39 +1197,12 @@ static void scenario_config(const scenario *sc)
 
 static bool find_certs(void)
 {
-    const char *env = getenv("PORTAL_CERTS");
-    char probe[PATH_MAX + 16];
-    if (env && *env) {
-        snprintf(probe, sizeof probe, "%s/ca.pem", env);
-        if (access(probe, R_OK) == 0) {
-            snprintf(g_certs, sizeof g_certs, "%s", env);
-            return true;
-        }
-    }
-    /* Not built yet (or run by hand): generate a fresh set into the temp dir. */
-    char script[PATH_MAX];
-    const char *src = getenv("PORTAL_SOURCE");
-    if (src && *src) {
-        snprintf(script, sizeof script, "%s/scripts/gen-certs.sh", src);
-    } else {
-        snprintf(script, sizeof script, "%s", __FILE__);
-        char *cut = strstr(script, "tests/unit/");
-        if (!cut)
-            return false;
-        snprintf(cut, sizeof script - (size_t)(cut - script), "scripts/gen-certs.sh");
-    }
-    snprintf(g_certs, sizeof g_certs, "%s/certs", g_tmp);
-    char cmd[3 * PATH_MAX];
-    snprintf(cmd, sizeof cmd, "bash '%s' '%s' >/dev/null 2>&1", script, g_certs);
-    return system(cmd) == 0;
+    return testcerts_find(g_certs, sizeof g_certs, g_tmp);
 }
 
 static void remove_tmp(void)
 {
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", g_tmp);
+    testcerts_remove_tmp(g_tmp);
 }
 
 /* glibc's per-thread cache keeps freed chunks counted as in use by mallinfo2, so the heap figure
