@@ -45,3 +45,30 @@ wait_for_log() {
 
 # ms since epoch
 now_ms() { date +%s%3N; }
+
+# check_exit_fds FDWATCH_REPORT LABEL - fdwatch (ptrace) counts portal-host's descriptors right
+# after exec and at its exit stop, when whatever is still open is what portal-host itself did not
+# close: none may be a socket, and the count must equal the one at start.
+check_exit_fds() {
+    if grep -q "ptrace unavailable" "$1"; then
+        echo "     $2: SKIPPED the at-exit descriptor check: $(grep 'ptrace unavailable' "$1")"
+        return
+    fi
+    local start exit_fds exit_socks
+    start=$(awk '/^start fds/{print $3}' "$1")
+    exit_fds=$(awk '/^exit fds/{print $3}' "$1")
+    if [ "$PORTAL_VALGRIND" = 1 ]; then
+        # The exit stop is valgrind's (the start stop is portal-host-vg's exec, before valgrind
+        # runs): leave out valgrind's own descriptors, its log file and the ones it reserves at
+        # the top of the limit (ulimit -n minus 12 and up, coregrind's N_RESERVED_FDS).
+        local reserved=$(($(ulimit -n) - 12)) vg_fds
+        vg_fds=$(awk -v r="$reserved" '/^fd /{ if ($2 >= r || $4 ~ /\/vg\.[0-9]+\.log$/) n++ } END{print n + 0}' "$1")
+        valgrind_note "$2: $vg_fds of the ${exit_fds:-?} descriptors at exit are valgrind's own, not counted"
+        [ -n "$exit_fds" ] && exit_fds=$((exit_fds - vg_fds))
+    fi
+    exit_socks=$(awk '/^exit fds/{print $5}' "$1")
+    check "$2: no socket open when portal-host exits (${exit_socks:-?})" test "${exit_socks:-x}" = 0
+    check "$2: descriptors at exit = at start (${exit_fds:-?} vs ${start:-?})" \
+        test -n "$start" -a "${exit_fds:-x}" = "$start"
+    [ "${exit_socks:-x}" = 0 ] || sed -n '/^exit/,$p' "$1"
+}

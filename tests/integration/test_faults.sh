@@ -19,20 +19,6 @@ export PORTAL_CACHE_DIR
 PORTAL_VALGRIND=${PORTAL_VALGRIND:-0}
 SANITIZED=${PORTAL_SANITIZED:-0}
 
-# lib.sh gets these from tests/valgrind/env.sh; keep the script usable without them.
-declare -F valgrind_note > /dev/null || valgrind_note() {
-    [ "$PORTAL_VALGRIND" = 1 ] && echo "     valgrind: $1"
-    return 0
-}
-declare -F valgrind_scale > /dev/null || valgrind_scale() { # NAME FULL REDUCED what
-    if [ "$PORTAL_VALGRIND" = 1 ]; then
-        printf -v "$1" '%s' "$3"
-        echo "     valgrind: $3 $4 instead of $2"
-    else
-        printf -v "$1" '%s' "$2"
-    fi
-}
-
 valgrind_scale SILENT 1000 100 "silent connections"
 valgrind_scale SERVE_MS 1000 15000 "ms allowed for the real client during the slowloris"
 valgrind_scale LIVE_MS 5000 60000 "ms allowed for the after-case echo client"

@@ -20,8 +20,6 @@ PEER=$PORTAL_TOOLS/sock_peer
 CLIENT=$PORTAL_TOOLS/tls_client
 FDWATCH=$PORTAL_TOOLS/fdwatch
 PORTAL_VALGRIND=${PORTAL_VALGRIND:-0}
-type valgrind_note > /dev/null 2>&1 ||
-    valgrind_note() { [ "$PORTAL_VALGRIND" = 1 ] && echo "     valgrind: $1"; return 0; }
 # Every time bound (here and in the app) is multiplied by SCALE; valgrind runs ~20x slower.
 SCALE=1
 [ "$PORTAL_VALGRIND" = 1 ] && SCALE=10
@@ -332,28 +330,6 @@ fi
 # fdwatch (ptrace) counts portal-host's descriptors right after exec and at its exit stop.
 # LeakSanitizer cannot run in a traced process: off for these runs, and one more run of the trap
 # case below without fdwatch lets it check the sanitized build.
-check_exit_fds() { # report label
-    if grep -q "ptrace unavailable" "$1"; then
-        echo "     $2: SKIPPED the at-exit descriptor check: $(grep 'ptrace unavailable' "$1")"
-        return
-    fi
-    local start exit_fds exit_socks
-    start=$(awk '/^start fds/{print $3}' "$1")
-    exit_fds=$(awk '/^exit fds/{print $3}' "$1")
-    if [ "$PORTAL_VALGRIND" = 1 ]; then
-        # the exit stop is valgrind's: leave out its log file and the descriptors it reserves at
-        # the top of the limit (coregrind's N_RESERVED_FDS, 12)
-        local reserved=$(($(ulimit -n) - 12)) vg_fds
-        vg_fds=$(awk -v r="$reserved" '/^fd /{ if ($2 >= r || $4 ~ /\/vg\.[0-9]+\.log$/) n++ } END{print n + 0}' "$1")
-        valgrind_note "$2: $vg_fds of the ${exit_fds:-?} descriptors at exit are valgrind's own"
-        [ -n "$exit_fds" ] && exit_fds=$((exit_fds - vg_fds))
-    fi
-    exit_socks=$(awk '/^exit fds/{print $5}' "$1")
-    check "$2: no socket open when portal-host exits (${exit_socks:-?})" test "${exit_socks:-x}" = 0
-    check "$2: descriptors at exit = at start (${exit_fds:-?} vs ${start:-?})" \
-        test -n "$start" -a "${exit_fds:-x}" = "$start"
-    [ "${exit_socks:-x}" = 0 ] || sed -n '/^exit/,$p' "$1"
-}
 # check_heap ERRFILE LABEL - the -v teardown line: what teardown left behind <= HEAP_TOLERANCE.
 check_heap() {
     local line left
