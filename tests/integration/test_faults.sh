@@ -11,6 +11,11 @@
 source "$(dirname "$0")/lib.sh"
 : "${PORTAL_CERTS:?}" "${PORTAL_TOOLS:?}"
 CLIENT=$PORTAL_TOOLS/tls_client
+# The peers are not under test: in the ASan build their LeakSanitizer pass at exit is off, because
+# a SIGTERM from the script or `timeout` arriving during it deadlocks LSan's stop-the-world tracer
+# (seen with silent-many: the client spun for minutes, traced by its own stuck tracer). `timeout
+# -k` backs every peer with a SIGKILL.
+PEER_ENV="env ASAN_OPTIONS=detect_leaks=0"
 PEER=$PORTAL_TOOLS/sock_peer
 ECHO_APP=$PORTAL_APPS/tls-echo-server.wasm
 FLOOD_APP=$PORTAL_APPS/tls_flood.wasm
@@ -83,7 +88,7 @@ settle_fds() {
 # After each case: alive, serving a normal client, descriptors back at idle, RSS bounded.
 case_end() { # label
     check "$1: portal-host still running" alive "$ECHO_PID"
-    timeout $((LIVE_MS / 1000 + 10)) "$CLIENT" timed 127.0.0.1 "$PORT" "$LIVE_MS" > "$WORK/live" 2>&1
+    timeout -k 5 $((LIVE_MS / 1000 + 10)) $PEER_ENV "$CLIENT" timed 127.0.0.1 "$PORT" "$LIVE_MS" > "$WORK/live" 2>&1
     local rc=$?
     check "$1: a normal client is served afterwards ($(cat "$WORK/live"))" test $rc -eq 0
     local fds rss
@@ -109,7 +114,7 @@ if ! wait_for_log "$LOG" "try: openssl" "$START_S"; then
 fi
 echo "     echo app up in $(($(now_ms) - t0)) ms"
 # warm up (first handshake, first session), then take the idle figures
-timeout 30 "$CLIENT" many 127.0.0.1 "$PORT" 3 > /dev/null 2>&1
+timeout -k 5 30 $PEER_ENV "$CLIENT" many 127.0.0.1 "$PORT" 3 > /dev/null 2>&1
 sleep 0.5
 IDLE_FDS=$(fd_count "$ECHO_PID")
 IDLE_RSS=$(rss_kb "$ECHO_PID")
@@ -130,7 +135,7 @@ case_resets() {
         first=0
         [ $kind = mid ] && first=1
         for ((k = first; k <= 40; k++)); do
-            timeout 30 "$CLIENT" rst-at 127.0.0.1 "$PORT" "$kind:$k" > "$WORK/rst" 2>&1
+            timeout -k 5 30 $PEER_ENV "$CLIENT" rst-at 127.0.0.1 "$PORT" "$kind:$k" > "$WORK/rst" 2>&1
             rc=$?
             if [ $rc -eq 3 ]; then
                 complete[$kind]=yes
@@ -190,7 +195,7 @@ case_slowloris() {
     peak_fds=0
     closed_silent=0
     for ((i = 1; i <= SLOW_RUNS; i++)); do
-        timeout $((HOLD_S + 30)) "$CLIENT" silent-many 127.0.0.1 "$PORT" "$SILENT" "$HOLD_S" > "$WORK/silent" 2>&1 &
+        timeout -k 5 $((HOLD_S + 30)) $PEER_ENV "$CLIENT" silent-many 127.0.0.1 "$PORT" "$SILENT" "$HOLD_S" > "$WORK/silent" 2>&1 &
         SILENT_PID=$!
         CLEANUP_PIDS+=("$SILENT_PID")
         for _ in $(seq 3000); do # 30 s at most, in 10 ms steps: the real client follows at once
@@ -198,7 +203,7 @@ case_slowloris() {
             alive "$SILENT_PID" || break
             sleep 0.01
         done
-        timeout $((SERVE_MS * 3 / 1000 + 10)) "$CLIENT" timed 127.0.0.1 "$PORT" $((SERVE_MS * 3)) > "$WORK/timed" 2>&1
+        timeout -k 5 $((SERVE_MS * 3 / 1000 + 10)) $PEER_ENV "$CLIENT" timed 127.0.0.1 "$PORT" $((SERVE_MS * 3)) > "$WORK/timed" 2>&1
         f=$(fd_count "$ECHO_PID")
         [ "$f" -gt "$peak_fds" ] && peak_fds=$f
         grep -q "^open $SILENT silent" "$WORK/silent" && alive "$SILENT_PID" && held=$((held + 1))
@@ -235,13 +240,13 @@ case_slowloris() {
 # and tlsClose still sends close_notify to the client, which keeps reading.
 case_half_close() {
     echoed_before=$(grep -c "closed (peer closed), 65536 bytes echoed" "$LOG")
-    timeout 30 "$CLIENT" half-close 127.0.0.1 "$PORT" 65536 > "$WORK/half" 2>&1
+    timeout -k 5 30 $PEER_ENV "$CLIENT" half-close 127.0.0.1 "$PORT" 65536 > "$WORK/half" 2>&1
     rc=$?
     echo "     $(cat "$WORK/half")"
     check "FIN without close_notify: the whole echo arrives, then close_notify (rc $rc)" \
         bash -c "[ $rc -eq 0 ] && grep -q 'byte-exact; then close_notify' '$WORK/half'"
     # (b) close_notify, then the client keeps reading: tlsRecv returns 0, the app closes after the echo.
-    timeout 30 "$CLIENT" notify-then-read 127.0.0.1 "$PORT" 65536 > "$WORK/notify" 2>&1
+    timeout -k 5 30 $PEER_ENV "$CLIENT" notify-then-read 127.0.0.1 "$PORT" 65536 > "$WORK/notify" 2>&1
     rc=$?
     echo "     $(cat "$WORK/notify")"
     check "close_notify then reading: the whole echo arrives, then close_notify (rc $rc)" \
@@ -275,7 +280,7 @@ case_half_close() {
 case_oversize() {
     for when in first after; do
         for len in 18433 65535; do
-            timeout 30 "$CLIENT" oversize 127.0.0.1 "$PORT" $when $len > "$WORK/over" 2>&1
+            timeout -k 5 30 $PEER_ENV "$CLIENT" oversize 127.0.0.1 "$PORT" $when $len > "$WORK/over" 2>&1
             rc=$?
             lport=$(sed -n 's/.*local port \([0-9]*\),.*/\1/p' "$WORK/over")
             echo "     $(cat "$WORK/over")"
@@ -303,13 +308,13 @@ case_flood() {
     if wait_for_log "$FLOG" "flood: listening" "$START_S"; then
         echo "     flood app up in $(($(now_ms) - t0)) ms"
         # warm-up client (reads at once), then the idle figures
-        timeout 120 "$CLIENT" stall-read 127.0.0.1 "$FPORT" "$FLOOD_BYTES" 0 > "$WORK/warm" 2>&1
+        timeout -k 5 120 $PEER_ENV "$CLIENT" stall-read 127.0.0.1 "$FPORT" "$FLOOD_BYTES" 0 > "$WORK/warm" 2>&1
         check "flood: a reading client gets $FLOOD_BYTES bytes byte-exact (warm-up)" grep -q "byte-exact" "$WORK/warm"
         sleep 0.5
         f_idle_fds=$(fd_count "$FLOOD_PID")
         f_idle_rss=$(rss_kb "$FLOOD_PID")
         nr_before=$(grep -c "first NotReady" "$FLOG")
-        timeout $((STALL_MS / 1000 + 130)) "$CLIENT" stall-read 127.0.0.1 "$FPORT" "$FLOOD_BYTES" "$STALL_MS" > "$WORK/stall" 2>&1 &
+        timeout -k 5 $((STALL_MS / 1000 + 130)) $PEER_ENV "$CLIENT" stall-read 127.0.0.1 "$FPORT" "$FLOOD_BYTES" "$STALL_MS" > "$WORK/stall" 2>&1 &
         STALL_PID=$!
         CLEANUP_PIDS+=("$STALL_PID")
         peak=$f_idle_rss
@@ -350,7 +355,7 @@ case_flood() {
             test $((blocked_peak - f_idle_rss)) -lt "$RSS_FLOOD_KB"
         check "flood: RSS was sampled while the app was blocked ($blocked_samples samples)" \
             test "$blocked_samples" -gt 0
-        timeout 120 "$CLIENT" stall-read 127.0.0.1 "$FPORT" "$FLOOD_BYTES" 0 > "$WORK/after" 2>&1
+        timeout -k 5 120 $PEER_ENV "$CLIENT" stall-read 127.0.0.1 "$FPORT" "$FLOOD_BYTES" 0 > "$WORK/after" 2>&1
         check "flood: a normal client is served afterwards ($(tail -1 "$WORK/after"))" grep -q "byte-exact" "$WORK/after"
         deadline=$((SECONDS + SETTLE_S))
         while [ "$(fd_count "$FLOOD_PID")" -ne "$f_idle_fds" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
