@@ -146,25 +146,6 @@ static pid_t spawn(const char *fmt, ...)
     return pid;
 }
 
-/* Exit status of `pid`, waiting at most timeout_ms; -1 (after killing it) when it did not end. */
-static int reap(pid_t pid, int timeout_ms)
-{
-    int64_t end = now_ms() + timeout_ms;
-    for (;;) {
-        int status;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (r < 0)
-            return -1;
-        if (now_ms() >= end) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        sleep_ms(5);
-    }
-}
 
 static bool child_exited(pid_t pid, int *status_out)
 {
@@ -556,7 +537,7 @@ static void check_echo(const char *cert, const char *key, const char *expect_kx)
     CHECK_EQ_INT(portal_tls_close(&s.app, session), 0);
     CHECK_EQ_INT(portal_tls_recv(&s.app, session, (uint8_t *)line, 4, 0), -1);
     CHECK_EQ_INT(s.app.open_sessions, 0);
-    CHECK_EQ_INT(reap(pid, 10000), 0);
+    CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     CHECK(file_contains(out, "hello portal\n"));
     server_stop(&s);
 }
@@ -610,7 +591,7 @@ static void test_mutual_tls(void)
     CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 7);
     CHECK(send_all(&s, session, line, strlen(line)));
     portal_tls_close(&s.app, session);
-    CHECK_EQ_INT(reap(pid, 10000), 0);
+    CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     CHECK(file_contains(out, "mutual"));
 
     /* No client certificate: refused, logged, nothing handed out. */
@@ -649,7 +630,7 @@ static void test_mutual_tls(void)
         if (!round || get_le32(info) == 0x0303)
             CHECK(strstr((char *)info + 72, "CN=portal-test-client") != NULL);
         portal_tls_close(&s.app, session);
-        CHECK_EQ_INT(reap(pid, 10000), 0);
+        CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     }
     CHECK(file_contains(out, "Reused, TLSv1."));
 
@@ -662,7 +643,7 @@ static void test_mutual_tls(void)
     CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 6);
     CHECK(send_all(&s, session, line, strlen(line)));
     portal_tls_close(&s.app, session);
-    CHECK_EQ_INT(reap(pid, 10000), 0);
+    CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     CHECK(file_contains(out, "again"));
     server_stop(&s);
 }
@@ -684,7 +665,7 @@ static int32_t resumption_round(server *s, int32_t cfg, const char *sess_opt, co
     CHECK_EQ_INT(portal_tls_recv(&s->app, session, &byte, 1, 5000), 0); /* close_notify */
     CHECK_EQ_INT(portal_tls_recv(&s->app, session, &byte, 1, 0), 0);    /* and stays 0 */
     portal_tls_close(&s->app, session);
-    CHECK_EQ_INT(reap(pid, 10000), 0);
+    CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     return flags;
 }
 
@@ -755,7 +736,7 @@ static void test_stalled_clients(void)
     CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 8);
     CHECK(send_all(&s, session, line, strlen(line)));
     portal_tls_close(&s.app, session);
-    CHECK_EQ_INT(reap(pid, 10000), 0);
+    CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     CHECK(file_contains(out, "through"));
     CHECK_EQ_INT(pending_count(&s), 2);
     close(silent);
@@ -879,7 +860,7 @@ static void test_event_loop_hooks(void)
     CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 5);
     CHECK(send_all(&s, session, line, strlen(line)));
     portal_tls_close(&s.app, session);
-    CHECK_EQ_INT(reap(pid, 10000), 0);
+    CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     CHECK(file_contains(out, "loop"));
     server_stop(&s);
 }
@@ -904,7 +885,7 @@ static void test_limits(void)
     CHECK_EQ_INT(portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 100), -3);
     CHECK_EQ_INT(pending_count(&s), 1);
     close(raw);
-    CHECK_EQ_INT(reap(pid, 10000), 0);
+    CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     server_stop(&s);
 
     /* Pending queue of 2 held by stalled clients: once they are old enough, they make room. */
@@ -931,7 +912,7 @@ static void test_limits(void)
     CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 5);
     CHECK(send_all(&s, session, line, strlen(line)));
     portal_tls_close(&s.app, session);
-    CHECK_EQ_INT(reap(pid, 10000), 0);
+    CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     CHECK(raw_sees_close(stalled[0], 1000));
     for (int i = 0; i < 3; i++)
         close(stalled[i]);
@@ -1063,7 +1044,7 @@ static void test_backpressure(void)
         extra += (size_t)r;
     }
     close(pipefd[0]);
-    CHECK_EQ_INT(reap(pid, 10000), 0);
+    CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     CHECK_EQ_INT(sent, total);
     CHECK_EQ_INT(received, total);
     CHECK_EQ_INT(extra, 0);
@@ -1101,7 +1082,7 @@ static void test_config_free_keeps_sessions(void)
     CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 11);
     CHECK(send_all(&s, session, line, strlen(line)));
     portal_tls_close(&s.app, session);
-    CHECK_EQ_INT(reap(pid, 10000), 0);
+    CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     CHECK(file_contains(out, "still here"));
     CHECK(raw_sees_close(raw, 1000));
     close(raw);
@@ -1131,7 +1112,7 @@ static void test_ipv6(void)
     CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 4);
     CHECK(send_all(&s, session, line, strlen(line)));
     portal_tls_close(&s.app, session);
-    CHECK_EQ_INT(reap(pid, 10000), 0);
+    CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     CHECK(file_contains(out, "six"));
     server_stop(&s);
 }
@@ -1158,7 +1139,7 @@ static void test_teardown(void)
     CHECK(raw_sees_close(raw, 1000));
     close(raw);
     CHECK_EQ_INT(portal_platform_open_fd_count(), fds_before);
-    CHECK(reap(pid, 10000) >= 0);
+    CHECK(testlib_reap(pid, 10000) >= 0);
     portal_app_teardown(&s.app); /* twice is fine */
 }
 
@@ -1178,7 +1159,7 @@ static void test_many_connections(void)
         int32_t session = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 10000);
         bool good = session > 0 && send_all(&s, session, "bye\n", 4);
         portal_tls_close(&s.app, session);
-        if (reap(pid, 10000) == 0 && good)
+        if (testlib_reap(pid, 10000) == 0 && good)
             ok++;
     }
     int64_t elapsed = now_ms() - t0;
@@ -1271,7 +1252,7 @@ static void test_poll_listener_pending_handshake(void)
     CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 7);
     portal_tls_close(&s.app, session);
     close(fd);
-    reap(pid, 10000);
+    testlib_reap(pid, 10000);
     server_stop(&s);
 }
 
@@ -1311,7 +1292,7 @@ static void test_poll_buffered_plaintext(void)
     CHECK_EQ_INT(portal_sock_poll(&s.app, e, 7, 0), -1);
     CHECK(last_error_has(&s.app, "multiple of 8"));
     portal_tls_close(&s.app, session);
-    reap(pid, 10000);
+    testlib_reap(pid, 10000);
     server_stop(&s);
 }
 

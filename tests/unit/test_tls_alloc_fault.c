@@ -561,26 +561,6 @@ static pid_t client_spawn(uint16_t port, const scenario *sc, const char *line, i
     return pid;
 }
 
-/* Exit status of the child, waiting at most timeout_ms (then it is killed: -1). */
-static int client_reap(pid_t pid, int timeout_ms)
-{
-    int64_t end = now_ms() + timeout_ms;
-    for (;;) {
-        int status;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (r < 0)
-            return -1;
-        if (now_ms() >= end) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, NULL);
-    }
-}
 
 /* ======================= one connection through the host ======================= */
 
@@ -689,7 +669,7 @@ static void serve_one(server *s, int32_t cfg, const scenario *sc, bool counting,
     out->injected = g_af.injected;
     out->injected_site = g_af.injected_site;
     out->calls = g_af.calls;
-    out->client_status = child >= 0 ? child : client_reap(pid, 10000);
+    out->client_status = child >= 0 ? child : testlib_reap(pid, 10000);
     out->served = session > 0 && out->client_status == CLIENT_OK && out->code == 0;
     if (out->code == 0 && g_log_lines > log_lines)
         snprintf(out->message, sizeof out->message, "%s", g_log_last);
@@ -714,7 +694,7 @@ static bool fetch_ticket(server *s, int32_t cfg, const scenario *sc)
             portal_tls_send(&s->app, session, (uint8_t *)buf, (uint32_t)got, 5000);
         portal_tls_close(&s->app, session);
     }
-    int status = client_reap(pid, 10000);
+    int status = testlib_reap(pid, 10000);
     /* The child has exited: everything it wrote waits in the pipe, then EOF. */
     size_t len = 0;
     ssize_t n;
