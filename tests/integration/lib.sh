@@ -72,3 +72,14 @@ check_exit_fds() {
         test -n "$start" -a "${exit_fds:-x}" = "$start"
     [ "${exit_socks:-x}" = 0 ] || sed -n '/^exit/,$p' "$1"
 }
+
+# app_checks FILE LABEL - an app's own "CHECK ok|FAIL ..." output lines become checks.
+app_checks() {
+    local line
+    while IFS= read -r line; do
+        case $line in
+        "CHECK ok "*) pass "$2: ${line#CHECK ok }" ;;
+        "CHECK FAIL "*) fail "$2: ${line#CHECK FAIL }" ;;
+        esac
+    done < "$1"
+}

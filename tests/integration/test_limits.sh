@@ -88,16 +88,6 @@ wait_fds() {
     done
     echo "$n"
 }
-# app_checks FILE LABEL - the app's "CHECK ok|FAIL ..." lines become checks.
-app_checks() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "CHECK ok "*) pass "$2: ${line#CHECK ok }" ;;
-        "CHECK FAIL "*) fail "$2: ${line#CHECK FAIL }" ;;
-        esac
-    done < "$1"
-}
 CLIENTS=()
 # The peer is not under test: no LeakSanitizer pass at its exit in the ASan build (a SIGTERM from
 # stop_clients during that pass deadlocks LSan's stop-the-world tracer), and -k backs the SIGTERM.

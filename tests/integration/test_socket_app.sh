@@ -20,15 +20,9 @@ run_app() { # seconds args... (portal-host options, then -- and the app's argume
 }
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 
-# app_checks FILE LABEL - the app's own "CHECK ok|FAIL ..." lines become checks; END must follow.
-app_checks() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "CHECK ok "*) pass "$2: ${line#CHECK ok }" ;;
-        "CHECK FAIL "*) fail "$2: ${line#CHECK FAIL }" ;;
-        esac
-    done < "$1"
+# app_checks_to_end FILE LABEL - lib.sh's app_checks, and END must follow.
+app_checks_to_end() {
+    app_checks "$1" "$2"
     check "$2: the app ran to its end" grep -qx END "$1"
 }
 
@@ -36,7 +30,7 @@ app_checks() {
 run_app 300 -- hello > "$WORK/hello.out" 2> "$WORK/hello.err"
 rc=$?
 check "sock_app starts (exit 0, rc $rc)" test $rc -eq 0
-app_checks "$WORK/hello.out" "hello"
+app_checks_to_end "$WORK/hello.out" "hello"
 if [ $rc -ne 0 ]; then
     cat "$WORK/hello.err"
     finish
@@ -70,7 +64,7 @@ for fam in 4 6; do
     check "$L: echo is byte-exact (cmp)" cmp -s "$WORK/sent" "$WORK/recv"
     s1=$(sha256sum < "$WORK/sent" | cut -c1-64); s2=$(sha256sum < "$WORK/recv" | cut -c1-64)
     check "$L: sha256 of sent and received equal (${s1:0:16}...)" test "$s1" = "$s2"
-    app_checks "$WORK/echo$fam.out" "$L"
+    app_checks_to_end "$WORK/echo$fam.out" "$L"
     echo "     $L: peer $(sed 's/^echo: //' "$WORK/peer$fam.out"); app $(sed -n 's/^echo: in/in/p' "$WORK/echo$fam.out")"
     rm -f "$WORK/sent" "$WORK/recv"
 done
@@ -88,7 +82,7 @@ for fam in 4 6; do
     kill "$peer" 2> /dev/null # it has quit already unless the app failed early
     wait "$peer"
     check "$L: app exit 0 (rc $rc)" test $rc -eq 0
-    app_checks "$WORK/to$fam.out" "$L"
+    app_checks_to_end "$WORK/to$fam.out" "$L"
     echo "     $L measured in the app:"
     sed -n 's/^TIME \(.*\) \([0-9.]*\) ms$/       \2 ms  \1/p' "$WORK/to$fam.out"
 done
@@ -99,17 +93,17 @@ for fam in 4 6; do
     run_app 30 -- misuse $fam "$P" > "$WORK/mis$fam.out" 2> "$WORK/mis$fam.err"
     rc=$?
     check "IPv$fam misuse: app exit 0 (rc $rc)" test $rc -eq 0
-    app_checks "$WORK/mis$fam.out" "IPv$fam misuse"
+    app_checks_to_end "$WORK/mis$fam.out" "IPv$fam misuse"
 done
 
 # ---- the per-app socket limit ----
 P=$(port)
 run_app 30 --max-sockets 4 -- limit 4 "$P" 4 > "$WORK/lim4.out" 2> "$WORK/lim4.err"
 check "--max-sockets 4: app exit 0" test $? -eq 0
-app_checks "$WORK/lim4.out" "IPv4 --max-sockets 4"
+app_checks_to_end "$WORK/lim4.out" "IPv4 --max-sockets 4"
 run_app 30 -- limit 6 "$P" 64 > "$WORK/lim64.out" 2> "$WORK/lim64.err"
 check "default limit: app exit 0" test $? -eq 0
-app_checks "$WORK/lim64.out" "IPv6 default limit 64"
+app_checks_to_end "$WORK/lim64.out" "IPv6 default limit 64"
 
 # ---- teardown ----
 # fdwatch (ptrace) counts portal-host's descriptors right after exec and at its exit stop, when
@@ -153,7 +147,7 @@ wait "$h4" "$h6"
 check "teardown: exitApp while holding sockets: exit 0 (rc $rc)" test $rc -eq 0
 check "teardown: the app exited holding sockets ($(grep -o 'holding [0-9]* sockets' "$WORK/td.out"))" \
     grep -q "teardown: exiting holding" "$WORK/td.out"
-app_checks "$WORK/td.out" "teardown"
+app_checks_to_end "$WORK/td.out" "teardown"
 check_exit_fds "$WORK/fdw1" "teardown after exitApp"
 check "teardown: the IPv4 client saw its connection end ($(tail -1 "$WORK/hold4"))" grep -q "hold: eof" "$WORK/hold4"
 check "teardown: the IPv6 client saw its connection end ($(tail -1 "$WORK/hold6"))" grep -q "hold: eof" "$WORK/hold6"
@@ -161,7 +155,7 @@ tw=$(ss -tan 2>/dev/null | grep -c "TIME-WAIT.*:$P ")
 run_app 20 -- rebind "$P" > "$WORK/rb.out" 2> "$WORK/rb.err"
 rc=$?
 check "teardown: a new run listens on the same port at once (exit 0; $tw TIME-WAIT connections on it)" test $rc -eq 0
-app_checks "$WORK/rb.out" "rebind"
+app_checks_to_end "$WORK/rb.out" "rebind"
 
 # a trap while holding sockets
 P=$(port)
