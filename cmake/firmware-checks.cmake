@@ -2,7 +2,8 @@
 # run on this machine. Nothing here is installed or run; a compile or link error fails the build.
 #   1. portal_fw_lwip        host/platform/lwip.c against Debian's liblwip-dev headers
 #   2. portal_fw_link_check  the component's portable sources + lwip.c linked into one program against
-#                            liblwip, so every platform.h function the core uses is really defined
+#                            liblwip, so every platform.h function the core uses is really defined;
+#                            compiled at -Os -Werror like the firmware
 #   3. portal_fw_wamr        host/esp-idf/wamr_binding.c against a WAMR wasm_export.h, only when one is
 #                            found: -DPORTAL_WAMR_INCLUDE_DIR=<wamr>/core/iwasm/include
 #   4. portal_fw_tls_mbedtls3  host/tls against an mbedTLS 3.x include dir, only when given:
@@ -25,7 +26,7 @@ find_library(PORTAL_LWIP_LIB lwip)
 if(PORTAL_LWIP_INCLUDE_DIR AND EXISTS ${PORTAL_LWIP_INCLUDE_DIR}/lwipopts.h)
   add_library(portal_fw_lwip OBJECT ${CMAKE_SOURCE_DIR}/host/platform/lwip.c)
   target_include_directories(portal_fw_lwip PRIVATE ${PORTAL_LWIP_INCLUDE_DIR} ${CMAKE_SOURCE_DIR}/host)
-  target_compile_options(portal_fw_lwip PRIVATE ${PORTAL_WARNINGS})
+  target_compile_options(portal_fw_lwip PRIVATE ${PORTAL_WARNINGS} -Os)
   if(PORTAL_LWIP_LIB)
     set(PORTAL_FW_LINK_MAIN ${CMAKE_BINARY_DIR}/portal_fw_link_main.c)
     file(WRITE ${PORTAL_FW_LINK_MAIN}
@@ -36,7 +37,9 @@ if(PORTAL_LWIP_INCLUDE_DIR AND EXISTS ${PORTAL_LWIP_INCLUDE_DIR}/lwipopts.h)
     add_executable(portal_fw_link_check ${PORTAL_FW_LINK_MAIN} ${PORTAL_FW_PORTABLE_SOURCES}
       $<TARGET_OBJECTS:portal_fw_lwip>)
     target_include_directories(portal_fw_link_check PRIVATE ${CMAKE_SOURCE_DIR}/host ${MBEDTLS_INCLUDE_DIR})
-    target_compile_options(portal_fw_link_check PRIVATE ${PORTAL_WARNINGS})
+    # -Os: ESP-IDF's default optimisation; gcc's -Wformat-truncation and friends see more at -Os
+    # than at -O2, so the firmware's sources must be warning-clean there too.
+    target_compile_options(portal_fw_link_check PRIVATE ${PORTAL_WARNINGS} -Os)
     target_link_libraries(portal_fw_link_check PRIVATE ${PORTAL_LWIP_LIB} ${MBEDTLS_LIBS} m)
   else()
     message(STATUS "firmware checks: liblwip library not found, link check skipped")

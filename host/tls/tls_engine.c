@@ -251,7 +251,10 @@ static void tls_describe_failure(tls_conn *conn, int ret, char *buf, size_t size
         for (char *p = info; *p; p++)
             if (*p == '\n')
                 *p = p[1] ? ';' : '\0';
-        snprintf(buf, size, "client certificate rejected: %s", info);
+        /* A long verify text is cut to fit the message buffer (the reason comes first); only an
+         * encoding error would leave buf undefined. */
+        if (snprintf(buf, size, "client certificate rejected: %s", info) < 0)
+            buf[0] = '\0';
     } else {
         tls_error_text(ret, buf, size);
     }
