@@ -105,6 +105,15 @@ fn testHostErrors() void {
     const bogus = tls.TlsSocket{ .handle = 0x7FFF };
     var rb: [16]u8 = undefined;
     expect(isErr(bogus.recv(&rb, 0), error.InvalidArgument), "tlsRecv(bad handle) -> InvalidArgument", .{});
+    // Empty slices: Zig gives them an address outside linear memory, which the host would trap on
+    // even at length 0; the SDK must pass a real address instead (a trap ends this test app).
+    const empty = [_]u8{};
+    expect(isErr(bogus.flush(0), error.InvalidArgument), "flush(bad handle) -> InvalidArgument, no trap", .{});
+    expect(isErr(bogus.sendAll(&empty, 0), error.InvalidArgument), "sendAll(empty, bad handle) -> InvalidArgument, no trap", .{});
+    expect(isErr(bogus.send(&empty, 0), error.InvalidArgument), "send(empty, bad handle) -> InvalidArgument, no trap", .{});
+    var no_entries = [_]socket.PollEntry{};
+    const polled = socket.poll(&no_entries, 0) catch 99;
+    expect(polled == 0, "poll(no entries, 0) -> 0, no trap", .{});
 }
 
 fn testLoopback() void {

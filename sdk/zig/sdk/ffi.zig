@@ -1,6 +1,7 @@
 //! ffi.zig - every host import this SDK binds, with the host's module names, import names and
 //! WebAssembly types (CONTRACT.md 4.x, docs/extensions.md). Buffers are (pointer, length) pairs;
-//! an optional buffer is absent when its length is 0. Lengths are u32 (the host reads them
+//! an optional buffer is absent when its length is 0, but even then the pointer must lie inside
+//! linear memory (pass slices through inPtr/outPtr below). Lengths are u32 (the host reads them
 //! unsigned). Zig emits an import only when it is called, so unused ones cost nothing.
 
 // ---- module `portal` ----
@@ -73,3 +74,20 @@ pub extern "portal_socket_tls" fn tlsRecv(session: i32, buf: [*]u8, len: u32, ti
 pub extern "portal_socket_tls" fn tlsClose(session: i32) i32;
 /// Extension (feature bit 33): writes a 328-byte session description.
 pub extern "portal_socket_tls" fn tlsSessionInfo(session: i32, out: [*]u8, out_len: u32) i32;
+
+// ---- buffer pointers ----
+// The host checks a buffer's whole range against linear memory even when its length is 0 (as
+// WAMR does), and Zig gives an empty slice an undefined address (0xAAAAAAAA on wasm32), which is
+// outside memory. Every slice handed to an import goes through these: an empty one points at a
+// real byte instead.
+var empty_buffer: [1]u8 = .{0};
+
+/// The pointer to pass for `bytes` (an input buffer).
+pub fn inPtr(bytes: []const u8) [*]const u8 {
+    return if (bytes.len == 0) &empty_buffer else bytes.ptr;
+}
+
+/// The pointer to pass for `buf` (an output buffer).
+pub fn outPtr(buf: []u8) [*]u8 {
+    return if (buf.len == 0) &empty_buffer else buf.ptr;
+}

@@ -1,6 +1,7 @@
 //! socket.zig - module `portal_socket`: TCP/UDP sockets behind per-app handles, and the address
 //! layouts the host reads and writes (CONTRACT.md 4.6, docs/extensions.md). Semantics and error
 //! texts: docs/spec-socket.md.
+const std = @import("std");
 const ffi = @import("ffi.zig");
 const err = @import("error.zig");
 
@@ -172,7 +173,7 @@ pub const Socket = struct {
     /// addr: *const SocketAddr or *const SocketAddr6.
     pub fn bind(self: Socket, addr: anytype) err.Error!void {
         const b = addrBytes(addr);
-        return err.checkVoid(ffi.sockBind(self.handle, b.ptr, @intCast(b.len)));
+        return err.checkVoid(ffi.sockBind(self.handle, ffi.inPtr(b), @intCast(b.len)));
     }
 
     pub fn listen(self: Socket, backlog: i32) err.Error!void {
@@ -191,7 +192,7 @@ pub const Socket = struct {
 
     pub fn connect(self: Socket, addr: anytype, timeout_ms: i32) err.IoError!void {
         const b = addrBytes(addr);
-        _ = try err.checkIo(ffi.sockConnect(self.handle, b.ptr, @intCast(b.len), timeout_ms));
+        _ = try err.checkIo(ffi.sockConnect(self.handle, ffi.inPtr(b), @intCast(b.len), timeout_ms));
     }
 
     pub const Accepted = struct { socket: Socket, peer: AnyAddr };
@@ -205,13 +206,13 @@ pub const Socket = struct {
 
     /// Bytes accepted (may be fewer than bytes.len).
     pub fn send(self: Socket, bytes: []const u8, timeout_ms: i32) err.IoError!usize {
-        const n = try err.checkIo(ffi.sockSend(self.handle, bytes.ptr, @intCast(bytes.len), timeout_ms));
+        const n = try err.checkIo(ffi.sockSend(self.handle, ffi.inPtr(bytes), @intCast(bytes.len), timeout_ms));
         return @intCast(n);
     }
 
     /// Bytes read; 0 means the peer closed the connection.
     pub fn recv(self: Socket, buf: []u8, timeout_ms: i32) err.IoError!usize {
-        const n = try err.checkIo(ffi.sockRecv(self.handle, buf.ptr, @intCast(buf.len), timeout_ms));
+        const n = try err.checkIo(ffi.sockRecv(self.handle, ffi.outPtr(buf), @intCast(buf.len), timeout_ms));
         return @intCast(n);
     }
 
@@ -239,7 +240,7 @@ comptime {
 
 /// Waits until an entry is ready; returns how many have revents set.
 pub fn poll(entries: []PollEntry, timeout_ms: i32) err.Error!usize {
-    const p: [*]u8 = @ptrCast(entries.ptr);
+    const p = ffi.outPtr(std.mem.sliceAsBytes(entries));
     const n = try err.check(ffi.sockPoll(p, @intCast(entries.len * @sizeOf(PollEntry)), timeout_ms));
     return @intCast(n);
 }

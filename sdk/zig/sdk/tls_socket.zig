@@ -54,13 +54,13 @@ pub const ServerConfig = struct {
         var ca_ptr: ?[*]const u8 = null;
         var ca_len: u32 = 0;
         if (client_ca_pem) |ca| {
-            ca_ptr = ca.ptr;
+            ca_ptr = ffi.inPtr(ca);
             ca_len = @intCast(ca.len);
         }
         const h = try result(ffi.tlsServerConfigCreate(
-            cert_pem.ptr,
+            ffi.inPtr(cert_pem),
             @intCast(cert_pem.len),
-            key_pem.ptr,
+            ffi.inPtr(key_pem),
             @intCast(key_pem.len),
             ca_ptr,
             ca_len,
@@ -110,20 +110,19 @@ pub const TlsSocket = struct {
     /// yet; error.Closed: the connection is gone.
     pub fn recv(self: TlsSocket, buf: []u8, timeout_ms: i32) Error!usize {
         if (buf.len == 0) return error.InvalidArgument; // 0 must only ever mean "closed"
-        const n = try result(ffi.tlsRecv(self.handle, buf.ptr, @intCast(buf.len), timeout_ms));
+        const n = try result(ffi.tlsRecv(self.handle, ffi.outPtr(buf), @intCast(buf.len), timeout_ms));
         return @intCast(n);
     }
 
     /// Plaintext bytes accepted (may be fewer than bytes.len). error.NotReady: nothing taken.
     pub fn send(self: TlsSocket, bytes: []const u8, timeout_ms: i32) Error!usize {
-        const n = try result(ffi.tlsSend(self.handle, bytes.ptr, @intCast(bytes.len), timeout_ms));
+        const n = try result(ffi.tlsSend(self.handle, ffi.inPtr(bytes), @intCast(bytes.len), timeout_ms));
         return @intCast(n);
     }
 
     /// Pushes out a record the host still holds for this session.
     pub fn flush(self: TlsSocket, timeout_ms: i32) Error!void {
-        const none = [_]u8{};
-        _ = try result(ffi.tlsSend(self.handle, &none, 0, timeout_ms));
+        _ = try result(ffi.tlsSend(self.handle, ffi.inPtr(&.{}), 0, timeout_ms));
     }
 
     /// Sends every byte (each call waiting at most timeout_ms), then flushes.

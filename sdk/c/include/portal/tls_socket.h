@@ -15,9 +15,10 @@
 #define PP_TLS_NO_TICKETS 0x2          /* extension (PP_FEATURE_EXT_TLS_NO_TICKETS): no resumption */
 
 /* ---- imports (upstream names and WebAssembly types) ----
- * Every (pointer, length) pair is checked by the host over its whole length. An absent buffer is
- * length 0 (the pointer is then ignored; NULL is fine). Timeouts: 0 never blocks, > 0 waits at most
- * that long, < 0 waits until ready. */
+ * Every (pointer, length) pair is checked by the host over its whole range, whatever the length:
+ * even at length 0 the pointer must lie inside linear memory (NULL, offset 0, is fine), or the app
+ * traps. An absent buffer is length 0. Timeouts: 0 never blocks, > 0 waits at most that long,
+ * < 0 waits until ready. */
 
 /* PEM (or DER) bytes, copied by the host: the app may reuse its buffers afterwards. The client CA
  * is given exactly when PP_TLS_REQUIRE_CLIENT_CERT is set. Returns a config handle (> 0). */
