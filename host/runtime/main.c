@@ -4,7 +4,20 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "../tls/tls.h"
 #include "run.h"
+
+#ifndef PORTAL_VERSION
+#define PORTAL_VERSION "unknown"
+#endif
+
+static void version(void)
+{
+    printf("portal-host %s\n"
+           "app contract version 1\n"
+           "%s\n",
+           PORTAL_VERSION, portal_tls_library_version());
+}
 
 static void usage(FILE *out)
 {
@@ -28,6 +41,10 @@ static void usage(FILE *out)
           "                           exit the C heap in use before the app's first host call\n"
           "                           and after teardown (what the app's handles left behind)\n"
           "  -h, --help               this text\n"
+          "  --version                portal-host, app contract and mbedTLS versions\n"
+          "\n"
+          "Options go before `--`; everything after it is the app's own arguments, e.g.\n"
+          "  portal-host run build/apps-wasm/tls-echo-server.wasm -- --port 8443\n"
           "\n"
           "exit status: the app's exit code (proc_exit / exit from main), 0 after exitApp or a\n"
           "signal-driven shutdown, 134 when the app trapped, 125 when the module could not be\n"
@@ -49,6 +66,10 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        version();
         return 0;
     }
     if (argc < 3 || strcmp(argv[1], "run") != 0) {
@@ -103,7 +124,14 @@ int main(int argc, char **argv)
         if (matched)
             continue;
         if (a[0] == '-' || opts.wasm_path) {
-            fprintf(stderr, "portal-host: unknown argument %s (see --help)\n", a);
+            /* The usual slip: the app's own flags given without `--` before them. */
+            if (opts.wasm_path)
+                fprintf(stderr,
+                        "portal-host: unknown argument %s: the app's own arguments go after `--`: "
+                        "portal-host run %s [options] -- %s ...\n",
+                        a, opts.wasm_path, a);
+            else
+                fprintf(stderr, "portal-host: unknown argument %s (see --help)\n", a);
             return PORTAL_EXIT_USAGE;
         }
         opts.wasm_path = a;

@@ -8,6 +8,9 @@
 struct portal_app;
 struct pollfd;
 
+/* "mbedTLS X.Y.Z (TLS 1.2 ...)": the library and protocol versions this build speaks. */
+const char *portal_tls_library_version(void);
+
 /* Frees every TLS session, pending handshake and config the app owns. */
 void portal_tls_teardown(struct portal_app *app);
 

@@ -12,6 +12,15 @@ check "--help exits 0 and explains run" contains "$WORK/help" "usage: portal-hos
 "$HOST" > /dev/null 2>&1; check "no arguments is a usage error (2)" test $? -eq 2
 "$HOST" run "$PORTAL_APPS/hello.wasm" --bogus > /dev/null 2>&1
 check "unknown flag is a usage error (2)" test $? -eq 2
+"$HOST" run "$PORTAL_APPS/hello.wasm" --port 1 > /dev/null 2> "$WORK/argerr"
+check "an app flag before -- is a usage error (2)" test $? -eq 2
+check "...that says app arguments go after --" contains "$WORK/argerr" \
+    "portal-host: unknown argument --port: the app's own arguments go after \`--\`: portal-host run $PORTAL_APPS/hello.wasm [options] -- --port ..."
+"$HOST" --version > "$WORK/version" 2>&1
+check "--version exits 0" test $? -eq 0
+check "--version names portal-host's version" grep -qE '^portal-host [0-9]+\.[0-9]+\.[0-9]+$' "$WORK/version"
+check "--version names the app contract" contains "$WORK/version" "app contract version 1"
+check "--version names the mbedTLS version and its TLS versions" grep -qE '^mbedTLS [0-9]+\.[0-9]+\.[0-9]+ \(TLS 1\.2' "$WORK/version"
 
 # first run compiles, second run comes from the cache
 run -v "$PORTAL_APPS/hello.wasm" -- 50 > "$WORK/h1.out" 2> "$WORK/h1.err"
