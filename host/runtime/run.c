@@ -1,4 +1,4 @@
-/* run.c - the app lifecycle on the desktop (CONTRACT.md 5): load and check the module,
+/* run.c - the app lifecycle on the desktop (docs/abi.md#the-app-contract): load and check the module,
  * instantiate, check portalContractVersion, run _start once, then the microtask loop until no task
  * is left or the app exits; SIGINT/SIGTERM call ppShutdown; teardown closes everything. */
 #define _GNU_SOURCE /* pthread_getattr_np */

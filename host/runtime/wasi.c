@@ -8,7 +8,7 @@
  * What works, and the decisions taken:
  *  - args: argv is rt->argv ("app" then the user's arguments).
  *  - environ: always empty (0 variables). The app never sees the host environment, as on the
- *    firmware (CONTRACT.md 5.2: "no environment").
+ *    firmware (docs/abi.md#wasi).
  *  - clocks: realtime, monotonic, process and thread CPU time through clock_gettime/clock_getres;
  *    any other id is INVAL. The precision argument is ignored.
  *  - fds 0, 1, 2 are the host's stdin, stdout and stderr; no other fd exists (BADF), and there are

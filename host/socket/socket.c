@@ -344,7 +344,7 @@ int32_t portal_sock_accept_with_timeout(portal_app *app, int32_t sock, uint8_t *
 }
 
 /* Upstream registers four parameters but its C function reads three: the fourth is ignored and
- * the accept always waits (CONTRACT.md Part A rule 3). */
+ * the accept always waits (docs/spec-socket.md, sockAccept). */
 int32_t portal_sock_accept(portal_app *app, int32_t sock, uint8_t *out_addr, uint32_t out_addr_len,
                            int32_t ignored)
 {

@@ -195,7 +195,7 @@ static void child_drain(void *arg)
 
 static void test_sockaddr_layouts(void)
 {
-    /* CONTRACT.md 4.6 example: 10.0.0.5 port 8443. */
+    /* docs/abi.md#socket-address-layouts example: 10.0.0.5 port 8443. */
     static const uint8_t example[12] = {2, 0, 0, 0, 0xFB, 0x20, 10, 0, 0, 5, 0, 0};
     portal_sockaddr a;
     CHECK_EQ_INT(portal_sockaddr_decode(example, 12, &a), 12);
