@@ -44,8 +44,11 @@ ldd "$INSTALLED_HOST" > "$WORK/ldd.txt" 2>&1
 non_system=$(awk '/=>/ { if ($3 == "not" || $3 !~ /^\/(usr\/)?lib(64|32|x32)?\//) print $1 " " $3 }' "$WORK/ldd.txt")
 check "installed portal-host needs only system libraries (${non_system:-all under /lib, /usr/lib})" \
     test -z "$non_system"
-"$INSTALLED_HOST" --version > "$WORK/version.txt" 2>&1
+timeout 60 "${INSTALLED_HOST_CMD[@]}" --version > "$WORK/version.txt" 2>&1
 check "installed portal-host --version runs" test $? = 0
+package_version=$(sed -n 's/^set(PACKAGE_VERSION "\([0-9.]*\)")$/\1/p' "$PREFIX/lib/cmake/PortalSDK/PortalSDKConfigVersion.cmake")
+check "PortalSDK package version (${package_version:-none}) is the installed portal-host's" \
+    grep -qxF "portal-host ${package_version:-none}" "$WORK/version.txt"
 
 # ---- an app outside the repo, built against the installed SDK ----
 mkdir -p "$APP_SRC"
