@@ -53,15 +53,15 @@ drop_limit() {
     local mode=$1 nofile=$2; shift 2
     DROP_OUT=$WORK/$mode.out DROP_ERR=$WORK/$mode.err
     "$PORTAL_HOST" run "$APP" -- "$mode" "$@" > "$DROP_OUT" 2> "$DROP_ERR" &
-    local pid=$! helper=""
+    local pid=$! helpers=()
     CLEANUP_PIDS+=("$pid")
     if ! wait_for_log "$DROP_OUT" READY 120; then
         fail "$mode: app did not start"; kill -9 "$pid"; wait "$pid"; DROP_RC=124; return
     fi
     if [ "$mode" = tlsaccept ]; then
         # one silent client in the handshake queue: tlsAccept then waits on its socket too
-        timeout 60 "$CLIENT" silent 127.0.0.1 "$1" 40 > /dev/null 2>&1 & helper=$!
-        CLEANUP_PIDS+=("$helper")
+        timeout 60 "$CLIENT" silent 127.0.0.1 "$1" 40 > /dev/null 2>&1 &
+        helpers+=("$!")
         for _ in $(seq 300); do
             [ "$(find "/proc/$pid/fd" -lname 'socket:*' 2>/dev/null | wc -l)" -ge 2 ] && break
             sleep 0.1
@@ -74,7 +74,7 @@ drop_limit() {
         # a second client wakes tlsAccept's poll; accepting it then fails with EMFILE, so
         # tlsAccept waits for the queued handshake only: with 2 descriptors, over the limit
         timeout 60 "$CLIENT" silent 127.0.0.1 "$1" 40 > /dev/null 2>&1 &
-        CLEANUP_PIDS+=("$!")
+        helpers+=("$!")
     fi
     local ended=0
     for _ in $(seq $((END_BOUND_S * 10))); do
@@ -104,7 +104,7 @@ drop_limit() {
     wait "$pid" 2>/dev/null
     DROP_RC=$?
     [ $ended = 1 ] || DROP_RC=124
-    [ -n "$helper" ] && kill "$helper" 2>/dev/null
+    for h in "${helpers[@]}"; do kill "$h" 2>/dev/null; wait "$h" 2>/dev/null; done
 }
 LOOP_TEXT="portal-host: the event loop cannot wait: $EINVAL_TEXT; ending the app"
 
