@@ -100,7 +100,11 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
             return portal_fail(app, PORTAL_ERR_NOT_READY,
                                "tlsAccept: interrupted: host shutting down");
         /* After a failed accept the listener stays readable: wait for the handshakes only. */
-        tls_engine_wait(app, accept_errno != 0 ? PORTAL_FD_INVALID : sock->fd, deadline);
+        int wait_errno = tls_engine_wait(app, accept_errno != 0 ? PORTAL_FD_INVALID : sock->fd,
+                                         deadline);
+        if (wait_errno != 0)
+            return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: poll failed: %s",
+                               strerror(wait_errno));
     }
 }
 
