@@ -20,9 +20,19 @@
  * shared between apps except the hook pointer set by the firmware.
  * Thread model: WAMR calls natives on the thread running the app (the firmware's loop thread) and
  * the firmware calls the lifecycle functions there too; the host core is not thread-safe, so an app
- * must use these imports from one wasm thread. */
+ * must use these imports from one wasm thread. Only portal_socket_wamr_interrupt comes from
+ * elsewhere (another task, a signal handler): it touches a flag and sends one datagram.
+ *
+ * Stopping a blocked app: every native runs between wasm_runtime_begin_blocking_op and
+ * end_blocking_op, so wasm_runtime_terminate (which sets the instance's exception, then, where WAMR
+ * can, signals the thread until the native ends) wakes its wait with EINTR; the platform's
+ * interrupt check (calling_instance_terminated) then sees the exception and the wait returns
+ * "interrupted". A begin that fails means the app is already being terminated: the native does
+ * nothing. */
 #include "wamr_binding.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +42,7 @@
 #endif
 
 #include "../core/app.h"
+#include "../platform/platform.h"
 #include "../tls/tls.h"
 #include "wamr_rows.h"
 
@@ -45,6 +56,13 @@ static void *context_key;       /* WAMR context key for our per-instance state *
 static wamr_app *live_apps;     /* every instance that has state, for close_all and service */
 static void (*error_hook)(int32_t code, const char *msg);
 static uint8_t empty_buffer[1]; /* stands in for a NULL pointer of a zero-length buffer */
+static int32_t (*next_due_hook)(void *user);
+static void *next_due_user;
+static wasm_module_inst_t calling_instance; /* the instance whose native is running, or NULL */
+/* Shutdown wake-up: a UDP socket connected to itself on 127.0.0.1, the platform's interrupt
+ * descriptor; interrupt_sent keeps a burst of interrupts to one datagram. */
+static portal_fd wake_fd = PORTAL_FD_INVALID;
+static volatile sig_atomic_t interrupt_sent;
 
 /* ---- limits (Kconfig, see host/esp-idf/Kconfig) ---- */
 
@@ -96,6 +114,16 @@ static void deactivate_app(wamr_app *entry)
     portal_app_teardown(&entry->app);
 }
 
+/* sockPoll's bound: the firmware's next due task; any negative answer means none. */
+static int binding_next_timer_ms(portal_app *app)
+{
+    (void)app;
+    if (!next_due_hook)
+        return -1;
+    int32_t ms = next_due_hook(next_due_user);
+    return ms < 0 ? -1 : (int)ms;
+}
+
 static bool activate_app(wamr_app *entry)
 {
     portal_limits limits;
@@ -105,6 +133,7 @@ static bool activate_app(wamr_app *entry)
         return false;
     }
     entry->app.error_sink = forward_error;
+    entry->app.next_timer_ms = binding_next_timer_ms;
     entry->active = true;
     return true;
 }
@@ -196,9 +225,33 @@ static bool fix_buffer(wasm_exec_env_t exec_env, uint8_t **ptr, uint32_t len, co
 #define W_TRAP_RETURN_VOID return
 #define W_TRAP_RETURN_I32 return 0
 #define W_TRAP_RETURN_I64 return 0
-#define W_CALL_RETURN_VOID
-#define W_CALL_RETURN_I32 return
-#define W_CALL_RETURN_I64 return
+/* An app being terminated gets "interrupted" (-3) without the call running. */
+#define W_STOPPED_RETURN_VOID return
+#define W_STOPPED_RETURN_I32 return PORTAL_ERR_NOT_READY
+#define W_STOPPED_RETURN_I64 return PORTAL_ERR_NOT_READY
+#define W_RESULT_VOID
+#define W_RESULT_I32 int32_t result =
+#define W_RESULT_I64 int64_t result =
+#define W_RETURN_VOID return
+#define W_RETURN_I32 return result
+#define W_RETURN_I64 return result
+
+/* Between these two, wasm_runtime_terminate may wake the thread (see the top of the file). */
+static bool enter_native(wasm_exec_env_t exec_env, portal_app *app, const char *who)
+{
+    if (!wasm_runtime_begin_blocking_op(exec_env)) {
+        portal_fail(app, PORTAL_ERR_NOT_READY, "%s: interrupted: app terminated", who);
+        return false;
+    }
+    calling_instance = wasm_runtime_get_module_inst(exec_env);
+    return true;
+}
+
+static void leave_native(wasm_exec_env_t exec_env)
+{
+    calling_instance = NULL;
+    wasm_runtime_end_blocking_op(exec_env);
+}
 
 #define W_DEFINE(mod, nm, impl, ret, args)                                                         \
     static PK_CRET_##ret w_##nm(PP_FOREACH(W_PARAM_ONE, args))                                     \
@@ -208,7 +261,11 @@ static bool fix_buffer(wasm_exec_env_t exec_env, uint8_t **ptr, uint32_t len, co
         portal_app *app = ok ? binding_app(exec_env, #mod "." #nm) : NULL;                         \
         if (!app)                                                                                  \
             W_TRAP_RETURN_##ret;                                                                   \
-        W_CALL_RETURN_##ret impl(PP_FOREACH(PK_CALL_ONE, args));                                   \
+        if (!enter_native(exec_env, app, #nm))                                                     \
+            W_STOPPED_RETURN_##ret;                                                                \
+        W_RESULT_##ret impl(PP_FOREACH(PK_CALL_ONE, args));                                        \
+        leave_native(exec_env);                                                                    \
+        W_RETURN_##ret;                                                                            \
     }
 
 PORTAL_WAMR_TABLE_SOCKET(W_DEFINE)
@@ -222,35 +279,101 @@ PORTAL_WAMR_TABLE_TLS(W_DEFINE)
 static NativeSymbol socket_symbols[] = {PORTAL_WAMR_TABLE_SOCKET(W_SYMBOL)};
 static NativeSymbol tls_symbols[] = {PORTAL_WAMR_TABLE_TLS(W_SYMBOL)};
 
-static bool socket_registered, tls_registered;
+/* The platform's interrupt check: true once the app whose native is running is being terminated
+ * (wasm_runtime_terminate set its exception). Runs on the app's thread, inside the native. */
+static bool calling_instance_terminated(void)
+{
+    return calling_instance && wasm_runtime_get_exception(calling_instance) != NULL;
+}
+
+/* Opens the shutdown wake-up descriptor once; without it an interrupt still stops every wait that
+ * starts later, only a wait already blocked keeps waiting. */
+static void open_wake_fd(void)
+{
+    if (wake_fd != PORTAL_FD_INVALID)
+        return;
+    portal_fd fd = portal_platform_socket(4, 2, 0);
+    if (fd == PORTAL_FD_INVALID)
+        return;
+    portal_sockaddr addr = {.family = 4, .port = 0, .ip = {127, 0, 0, 1}, .scope_id = 0};
+    if (portal_platform_bind(fd, &addr, false) != 0 || portal_platform_local_addr(fd, &addr) != 0 ||
+        portal_platform_connect_start(fd, &addr) != 0) {
+        portal_platform_close(fd);
+        return;
+    }
+    wake_fd = fd;
+    interrupt_sent = 0;
+    portal_platform_set_interrupt_fd(wake_fd);
+}
+
+/* Shared setup of both registrations. */
+static bool prepare_registration(void)
+{
+    if (!ensure_context_key())
+        return false;
+    open_wake_fd();
+    portal_platform_set_interrupt_check(calling_instance_terminated);
+    return true;
+}
+
+/* Registers `symbols` under `module` in the running WAMR runtime. wasm_runtime_destroy frees every
+ * registration, so no "already done" flag can be kept here: a registration that is still present
+ * (same runtime) is removed first, so calling twice does not list the table twice. */
+static bool register_table(const char *module, NativeSymbol *symbols, uint32_t count)
+{
+    if (!prepare_registration())
+        return false;
+    wasm_runtime_unregister_natives(module, symbols);
+    return wasm_runtime_register_natives(module, symbols, count);
+}
 
 bool portal_socket_wamr_register(void)
 {
-    if (socket_registered)
-        return true;
-    if (!ensure_context_key())
-        return false;
-    socket_registered = wasm_runtime_register_natives(
-        PORTAL_WAMR_MODULE_SOCKET, socket_symbols,
-        (uint32_t)(sizeof socket_symbols / sizeof socket_symbols[0]));
-    return socket_registered;
+    return register_table(PORTAL_WAMR_MODULE_SOCKET, socket_symbols,
+                          (uint32_t)(sizeof socket_symbols / sizeof socket_symbols[0]));
 }
 
 bool portal_socket_tls_wamr_register(void)
 {
-    if (tls_registered)
-        return true;
-    if (!ensure_context_key())
-        return false;
-    tls_registered = wasm_runtime_register_natives(
-        PORTAL_WAMR_MODULE_TLS, tls_symbols, (uint32_t)(sizeof tls_symbols / sizeof tls_symbols[0]));
-    return tls_registered;
+    return register_table(PORTAL_WAMR_MODULE_TLS, tls_symbols,
+                          (uint32_t)(sizeof tls_symbols / sizeof tls_symbols[0]));
+}
+
+/* ---- interrupt ---- */
+
+void portal_socket_wamr_interrupt(void)
+{
+    if (interrupt_sent)
+        return;
+    int saved_errno = errno; /* may run in a signal handler */
+    interrupt_sent = 1;
+    portal_platform_interrupt();
+    if (wake_fd != PORTAL_FD_INVALID) {
+        static const uint8_t wake_byte = 1;
+        (void)portal_platform_send(wake_fd, &wake_byte, 1);
+    }
+    errno = saved_errno;
+}
+
+/* After an app is unloaded: drain the wake-up datagram and clear the flag for the next app. */
+static void clear_interrupt(void)
+{
+    if (wake_fd != PORTAL_FD_INVALID) {
+        uint8_t drain[16];
+        while (portal_platform_recv(wake_fd, drain, sizeof drain) > 0) {
+        }
+        portal_platform_set_interrupt_fd(wake_fd); /* also clears the platform's flag */
+    } else {
+        portal_platform_set_interrupt_fd(PORTAL_FD_INVALID);
+    }
+    interrupt_sent = 0;
 }
 
 /* ---- lifecycle and hooks ---- */
 
 void portal_socket_wamr_close_instance(wasm_module_inst_t inst)
 {
+    clear_interrupt();
     if (!inst || !context_key)
         return;
     wamr_app *entry = wasm_runtime_get_context(inst, context_key);
@@ -262,8 +385,15 @@ void portal_socket_wamr_close_instance(wasm_module_inst_t inst)
  * this needs no instance at all: it only closes what each app owns. */
 void portal_socket_wamr_close_all(void)
 {
+    clear_interrupt();
     for (wamr_app *entry = live_apps; entry; entry = entry->next)
         deactivate_app(entry);
+}
+
+void portal_socket_wamr_set_next_due_hook(int32_t (*next_due_ms)(void *user), void *user)
+{
+    next_due_hook = next_due_ms;
+    next_due_user = user;
 }
 
 void portal_socket_wamr_set_error_hook(void (*hook)(int32_t code, const char *msg))

@@ -67,9 +67,15 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms);
  * readable on shutdown (desktop: the signal pipe); every portal_platform_wait also watches it.
  * portal_platform_interrupt() is async-signal-safe and sticky: once called, every wait returns
  * PORTAL_IO_INTERRUPTED at once, so shutdown work (ppShutdown, close_notify) never blocks.
- * set_interrupt_fd(-1) unregisters and clears the state. */
+ * set_interrupt_fd(fd) also clears the state (a host calls it again before the next app, so one
+ * app's shutdown does not interrupt the next); set_interrupt_fd(-1) unregisters.
+ * A runtime that stops an app from another thread by waking the blocked thread with a signal
+ * (WAMR's wasm_runtime_terminate: SIGUSR1, so the wait sees EINTR) tells the waits through
+ * `check`: portal_platform_interrupted() is also true while check() is, and every wait consults
+ * it before waiting again. check runs on the waiting thread, never in a signal handler. NULL = none. */
 #define PORTAL_IO_INTERRUPTED (-1003)
 void portal_platform_set_interrupt_fd(portal_fd fd);
+void portal_platform_set_interrupt_check(bool (*check)(void));
 void portal_platform_interrupt(void);
 bool portal_platform_interrupted(void);
 portal_fd portal_platform_interrupt_fd(void); /* for hosts that poll several descriptors */

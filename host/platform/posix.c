@@ -289,11 +289,17 @@ int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr)
 
 static portal_fd interrupt_fd = PORTAL_FD_INVALID;
 static volatile sig_atomic_t interrupt_requested;
+static bool (*interrupt_check)(void);
 
 void portal_platform_set_interrupt_fd(portal_fd fd)
 {
     interrupt_fd = fd;
     interrupt_requested = 0;
+}
+
+void portal_platform_set_interrupt_check(bool (*check)(void))
+{
+    interrupt_check = check;
 }
 
 void portal_platform_interrupt(void)
@@ -303,7 +309,7 @@ void portal_platform_interrupt(void)
 
 bool portal_platform_interrupted(void)
 {
-    return interrupt_requested != 0;
+    return interrupt_requested != 0 || (interrupt_check && interrupt_check());
 }
 
 portal_fd portal_platform_interrupt_fd(void)
@@ -324,7 +330,7 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
     int64_t deadline_us = portal_platform_now_us() + (int64_t)timeout_ms * 1000;
     int poll_timeout = timeout_ms < 0 ? -1 : timeout_ms;
     for (;;) {
-        if (interrupt_requested && timeout_ms != 0)
+        if (timeout_ms != 0 && portal_platform_interrupted())
             return PORTAL_IO_INTERRUPTED;
         int n = poll(fds, nfds, poll_timeout);
         if (n > 0 && pfd->revents == 0) {

@@ -253,6 +253,7 @@ static bool write_entry(const char *path, const char *header, const wasm_module_
     struct {
         const char *export_name, *field;
     } exports[] = {{"memory", "memory"},
+                   {"_initialize", "initialize"},
                    {"_start", "start"},
                    {"portalContractVersion", "contract_version"},
                    {"portalMicroTaskStep", "microtask_step"},
@@ -434,6 +435,7 @@ static bool resolve_entry(portal_module *mod, char *err, size_t err_size)
     LOOKUP(instantiate, true);
     LOOKUP(free_instance, true);
     LOOKUP(memory, true);
+    LOOKUP(initialize, false);
     LOOKUP(start, true);
     LOOKUP(contract_version, true);
     LOOKUP(microtask_step, true);

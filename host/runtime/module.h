@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PORTAL_MODULE_ABI 1
+#define PORTAL_MODULE_ABI 2
 
 typedef struct portal_module_entry {
     uint32_t abi;
@@ -17,6 +17,9 @@ typedef struct portal_module_entry {
     void (*instantiate)(void *instance, void *host);
     void (*free_instance)(void *instance);
     void *(*memory)(void *instance); /* wasm_rt_memory_t * */
+    /* NULL when the app has no _initialize export. Called right after instantiation, before
+     * anything else, as WAMR does for a module that imports WASI. */
+    void (*initialize)(void *instance);
     void (*start)(void *instance);
     uint32_t (*contract_version)(void *instance);
     uint64_t (*microtask_step)(void *instance, uint32_t handle, uint32_t now_ms);

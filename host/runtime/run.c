@@ -281,6 +281,7 @@ static bool call_app(portal_rt *rt, call_fn fn, app_call *call, const char *what
 }
 
 static void do_contract(app_call *c) { c->result = c->entry->contract_version(c->instance); }
+static void do_initialize(app_call *c) { c->entry->initialize(c->instance); }
 static void do_start(app_call *c) { c->entry->start(c->instance); }
 static void do_shutdown(app_call *c) { c->entry->shutdown(c->instance); }
 static void do_step(app_call *c)
@@ -380,7 +381,10 @@ int portal_run(const portal_run_options *opts)
         install_fault_handler(rt);
         if (opts->verbose)
             heap_before = heap_in_use();
-        if (!call_app(rt, do_contract, &call, "portalContractVersion")) {
+        /* Like WAMR, which calls a WASI module's _initialize when instantiating it. */
+        if (entry->initialize && !call_app(rt, do_initialize, &call, "_initialize")) {
+            status = PORTAL_EXIT_HOST_ERROR;
+        } else if (!call_app(rt, do_contract, &call, "portalContractVersion")) {
             status = PORTAL_EXIT_HOST_ERROR;
         } else if ((uint32_t)call.result != 1) {
             fprintf(stderr, "portal-host: portalContractVersion() returned %u, this host speaks 1\n",

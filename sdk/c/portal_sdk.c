@@ -4,8 +4,13 @@
  *
  * Why reactor: in a WASI *command* module the linker wraps every export in __wasm_call_ctors /
  * __wasm_call_dtors, so constructors and atexit handlers would run again on each microtask step.
- * Built with -mexec-model=reactor, exports are not wrapped; this _start runs the constructors
- * and main exactly once, and the instance stays alive for the host to call back. */
+ * Built with -mexec-model=reactor, exports are not wrapped; this _start runs main exactly once,
+ * and the instance stays alive for the host to call back.
+ *
+ * Constructors run exactly once whoever starts the app: WAMR calls the reactor's _initialize
+ * (wasi-libc's, which runs __wasm_call_ctors) when it instantiates a module that imports WASI,
+ * and the firmware then calls _start; a host may also call only _start. The constructor below
+ * runs as part of __wasm_call_ctors, so _start knows whether they already ran. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +25,21 @@ extern int __main_void(void);
 #define PP_EXPORT(name) __attribute__((export_name(#name)))
 
 static int started;
+/* Volatile so the compiler cannot evaluate the constructor at build time and fold it away. */
+static volatile int ctors_ran;
+
+__attribute__((constructor)) static void pp_sdk_note_ctors(void)
+{
+    ctors_ran = 1;
+}
 
 PP_EXPORT(_start) void pp_sdk_start(void)
 {
     if (started)
         __builtin_trap(); /* the host runs _start once; a second entry is a bug */
     started = 1;
-    __wasm_call_ctors();
+    if (!ctors_ran)
+        __wasm_call_ctors();
     int code = __main_void();
     fflush(stdout);
     fflush(stderr);

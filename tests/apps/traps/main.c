@@ -41,8 +41,10 @@ static int recurse_shadow(int n)
 static int add_one(int x) { return x + 1; }
 typedef int (*bad_fn)(int, int);
 
-/* Constructors must run once, not on every export call (the reactor-model pitfall). */
-static int ctor_runs;
+/* Constructors must run once, not on every export call (the reactor-model pitfall) nor once in
+ * _initialize and again in _start (WAMR calls a WASI reactor's _initialize when instantiating).
+ * Volatile: the compiler would otherwise evaluate the constructor at build time. */
+static volatile int ctor_runs;
 __attribute__((constructor)) static void count_ctor(void) { ctor_runs++; }
 static int steps;
 
