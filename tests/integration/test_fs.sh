@@ -349,4 +349,63 @@ timeout 60 "$PORTAL_HOST" run "$APP" --sd > /dev/null 2> "$WORK/usage.err"
 check "--sd without a directory: usage error (exit 2)" test $? -eq 2
 check "--help lists --sd" grep -q -- "--sd DIR" <("$PORTAL_HOST" --help)
 
+# ==== E. the echo apps load their certificate and key from the card ====
+# The card gets the RSA certificate: the apps' built-in default is ECDSA, so a 2048-bit server key
+# proves the file was used. s_client verifies the chain against the build's CA.
+CERTS=${PORTAL_CERTS:?}
+valgrind_scale STDIN_S 1 3 "s of s_client stdin (the time the echo has to come back)"
+ECHO_CARD=$WORK/echo-card
+mkdir -p "$ECHO_CARD/sd/certs"
+cp "$CERTS/server-rsa.pem" "$CERTS/server-rsa.key" "$CERTS/ca.pem" "$ECHO_CARD/sd/certs/"
+ln -s "$CERTS/server-ec.key" "$ECHO_CARD/sd/certs/linked.key"
+# echo_app LABEL WASM APP-ARGS... - starts the app on a free port, waits for it, runs s_client
+echo_app() {
+    local label=$1 wasm=$2 port out
+    shift 2
+    port=$(free_port)
+    out=$WORK/echo-${label//[^A-Za-z0-9]/-}
+    "$PORTAL_HOST" run "$wasm" --sd "$ECHO_CARD/sd" -- --port "$port" "$@" > "$out.out" 2> "$out.err" &
+    local pid=$!
+    CLEANUP_PIDS+=("$pid")
+    if ! wait_for_log "$out.err" "try: openssl" 120; then
+        fail "$label: the app did not start ($(grep -m1 -E 'cannot|tlsServer' "$out.err"))"
+        kill -9 "$pid" 2> /dev/null
+        return
+    fi
+    check "$label: the app says where its certificate came from" \
+        grep -q "certificate /sdcard/certs/server-rsa.pem, key /sdcard/certs/server-rsa.key" "$out.err"
+    (echo "fs-ping-$RANDOM"; sleep "$STDIN_S") | timeout $((STDIN_S + 15)) openssl s_client \
+        -connect "127.0.0.1:$port" -verify_return_error -CAfile "$CERTS/ca.pem" -no_ign_eof \
+        ${ECHO_CLIENT_CERT:+-cert "$CERTS/client.pem" -key "$CERTS/client.key"} > "$out.s" 2>&1
+    check "$label: s_client verified the chain against ca.pem" grep -q "Verify return code: 0 (ok)" "$out.s"
+    check "$label: the server's key is the card's RSA-2048 one" grep -q "Server public key is 2048 bit" "$out.s"
+    check "$label: the line came back" grep -q "^fs-ping-" "$out.s"
+    kill -TERM "$pid" 2> /dev/null
+    wait "$pid"
+    check "$label: stopped cleanly on SIGTERM" test $? -eq 0
+}
+ZIG_APP=$PORTAL_APPS/tls-echo-server-zig.wasm
+for wasm in "$PORTAL_APPS/tls-echo-server.wasm" "$ZIG_APP"; do
+    name=$(basename "$wasm" .wasm)
+    if [ ! -s "$wasm" ]; then
+        echo "     $name: not built (no Zig), skipped"
+        continue
+    fi
+    echo_app "$name --cert/--key" "$wasm" --cert /sdcard/certs/server-rsa.pem --key /sdcard/certs/server-rsa.key
+    ECHO_CLIENT_CERT=1 echo_app "$name --ca (client certificate)" "$wasm" \
+        --cert /sdcard/certs/server-rsa.pem --key /sdcard/certs/server-rsa.key --ca /sdcard/certs/ca.pem
+    timeout 120 "$PORTAL_HOST" run "$wasm" --sd "$ECHO_CARD/sd" -- --port "$(free_port)" \
+        --cert /sdcard/certs/missing.pem --key /sdcard/certs/server-rsa.key > /dev/null 2> "$WORK/echo-missing.err"
+    rc=$?
+    check "$name: a missing certificate file ends the app with a message (rc $rc)" \
+        grep -q "cannot read /sdcard/certs/missing.pem: fs_stat: not found" "$WORK/echo-missing.err"
+    timeout 120 "$PORTAL_HOST" run "$wasm" --sd "$ECHO_CARD/sd" -- --port "$(free_port)" \
+        --cert /sdcard/certs/server-rsa.pem --key /sdcard/certs/linked.key > /dev/null 2> "$WORK/echo-link.err"
+    check "$name: a key behind a symbolic link out of the card is refused" \
+        grep -q "cannot read /sdcard/certs/linked.key: fs_stat: stat failed" "$WORK/echo-link.err"
+    timeout 120 "$PORTAL_HOST" run "$wasm" --sd "$ECHO_CARD/sd" -- --port "$(free_port)" \
+        --cert /sdcard/certs/server-rsa.pem > /dev/null 2> "$WORK/echo-half.err"
+    check "$name: --cert without --key is refused" grep -q -- "--cert and --key go together" "$WORK/echo-half.err"
+done
+
 finish

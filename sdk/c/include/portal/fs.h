@@ -83,9 +83,9 @@ _Static_assert(offsetof(pp_fs_card_info, capacity) == 4, "capacity at offset 4")
 
 /* Reads the file at `path` (at most max_len bytes: its size when opened) into a malloc'd buffer
  * with a NUL after its `*len` bytes, so PEM text can go straight to tlsServerConfigCreate with
- * length *len + 1. Returns NULL on failure with the error code in *err: the host's (message via
- * pp_last_error()), or PP_ERR_INTERNAL without a host message for a directory, a file larger than
- * max_len, or no memory. */
+ * length *len + 1. Returns NULL on failure with *err set to the host's error code (message via
+ * pp_last_error()), or to 0 when the host did not fail: a directory, a file larger than max_len,
+ * or no memory. */
 static inline uint8_t *pp_fs_read_file(const char *path, uint32_t max_len, uint32_t *len,
                                        int32_t *err)
 {
@@ -96,7 +96,7 @@ static inline uint8_t *pp_fs_read_file(const char *path, uint32_t max_len, uint3
         *err = rc;
         return NULL;
     }
-    *err = PP_ERR_INTERNAL;
+    *err = 0;
     if (st.is_dir || st.size > max_len)
         return NULL;
     int32_t h = fsOpen(path, PP_FS_READ);
@@ -123,7 +123,6 @@ static inline uint8_t *pp_fs_read_file(const char *path, uint32_t max_len, uint3
         return NULL;
     buf[n] = 0;
     *len = n;
-    *err = 0;
     return buf;
 }
 
