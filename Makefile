@@ -1,5 +1,7 @@
 # Makefile - the commands a user types. Everything real happens in CMake and scripts/.
-#   make run   installs missing packages, builds, runs the example app (APP=..., ARGS=...)
+#   make run   installs missing packages, builds, runs the example app (APP=..., ARGS=...);
+#              an unknown APP lists the apps (so does `make apps`)
+#   make install PREFIX=P   installs portal-host and the SDK (CMake package PortalSDK) under P
 #   make test  installs, builds, runs every test through ctest: once on the normal build, then the
 #              unit and integration tests again on that build under valgrind memcheck
 #              (test-valgrind), then everything on an ASan + UBSan build (build-asan)
@@ -11,8 +13,9 @@ APP ?= tls-echo-server
 ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+PREFIX ?= /usr/local
 
-.PHONY: all setup build build-asan run test test-release test-valgrind test-asan bench clean
+.PHONY: all setup build build-asan run apps list-apps install test test-release test-valgrind test-asan bench clean
 
 all: build
 
@@ -24,7 +27,25 @@ build: setup
 	@cmake --build $(BUILD) -j$(JOBS) -- --no-print-directory
 
 run: build
+	@[ -n "$(APP)" ] && [ -f $(BUILD)/apps-wasm/$(APP).wasm ] || \
+	    { echo "make run: no app '$(APP)' in $(BUILD)/apps-wasm; use make run APP=NAME with one of:"; \
+	      $(MAKE) -s --no-print-directory list-apps; exit 2; }
 	$(BUILD)/portal-host run $(BUILD)/apps-wasm/$(APP).wasm -- $(ARGS)
+
+# The built apps: the examples (apps/) first, then the test apps.
+apps: build
+	@$(MAKE) -s --no-print-directory list-apps
+
+list-apps:
+	@for w in $(BUILD)/apps-wasm/*.wasm; do n=$$(basename $$w .wasm); \
+	    if [ -d apps/$$n ]; then echo "  $$n"; fi; done
+	@for w in $(BUILD)/apps-wasm/*.wasm; do n=$$(basename $$w .wasm); \
+	    if [ ! -d apps/$$n ]; then echo "  $$n (test app)"; fi; done
+
+# The SDK for apps outside this repo (cmake/install.cmake lists what goes where); an app's
+# CMakeLists.txt then needs find_package(PortalSDK) and portal_add_app() (README: Writing an app).
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 build-asan: setup
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DPORTAL_SANITIZE=ON >/dev/null

@@ -161,11 +161,15 @@ static void serve_client(client *c)
     }
 }
 
-/* With sockPoll: one wait for every listener and client, then serve only what is ready. */
+/* With sockPoll: one wait for every listener and client, then serve only what is ready.
+ * The listeners are left out while every client slot is taken: a client waiting in the backlog
+ * keeps a listener readable, and accept_clients could not take it, so sockPoll would return at
+ * once again and again (a busy loop at ~100% CPU until a slot frees). A leaving client frees a
+ * slot, and the next call watches the listeners again. */
 static int32_t poll_and_serve(int32_t timeout_ms)
 {
     int n = 0;
-    for (int l = 0; l < srv.listener_count; l++) {
+    for (int l = 0; l < srv.listener_count && srv.open < srv.max_clients; l++) {
         srv.entries[n] = (pp_poll_entry){srv.listeners[l], PP_POLL_IN, 0};
         srv.entry_client[n++] = -1;
     }
@@ -201,7 +205,10 @@ static pp_action serve_polled(void)
         int32_t left = busy ? 50 - (millis() - started) : -1;
         if (busy && left <= 0)
             break;
-        if (poll_and_serve(left) <= 0)
+        int32_t ready = poll_and_serve(left);
+        if (ready < 0 && !pp_sock_not_yet(ready))
+            return pp_sleep(100); /* sockPoll itself failed (logged): no tight retry loop */
+        if (ready <= 0)
             break;
         if (!busy) {
             busy = 1;

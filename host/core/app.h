@@ -10,7 +10,7 @@
 
 #include "handles.h"
 
-/* Error codes (CONTRACT.md B.2). */
+/* Error codes (docs/abi.md#error-codes-and-the-last-error). */
 enum {
     PORTAL_OK = 0,
     PORTAL_ERR_INVALID_ARGUMENT = -1,

@@ -36,7 +36,7 @@ int32_t portal_net_wifi_get_mode(portal_app *app)
     return mode;
 }
 
-/* Upstream: with no interface, 4 zero bytes and 0; else the address and 4 (CONTRACT.md 4.4). */
+/* Upstream: with no interface, 4 zero bytes and 0; else the address and 4 (docs/spec-net.md). */
 int32_t portal_net_get_ipv4(portal_app *app, uint8_t *out, uint32_t out_len)
 {
     if (out_len < IPV4_SIZE)

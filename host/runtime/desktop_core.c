@@ -50,6 +50,9 @@ int32_t portal_core_delay_ms(portal_app *app, int32_t ms)
 {
     if (ms < 0)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "delayMs: ms < 0");
-    portal_rt_wait(portal_rt_of(app), ms);
+    portal_rt *rt = portal_rt_of(app);
+    if (!portal_rt_wait(rt, ms))
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "delayMs: poll failed: %s",
+                           strerror(rt->wait_errno));
     return 0;
 }

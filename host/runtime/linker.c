@@ -1,4 +1,4 @@
-/* linker.c - import and export checks before a module is compiled (CONTRACT.md Part A.2, 5.1).
+/* linker.c - import and export checks before a module is compiled (docs/abi.md: unlinked imports, exports).
  * wasm2c symbols carry no types, so a mistyped import must never reach the host function. */
 #include "linker.h"
 

@@ -1,4 +1,4 @@
-/* microtask.h - the microtask scheduler with upstream's exact semantics (CONTRACT.md 6.2):
+/* microtask.h - the microtask scheduler with upstream's exact semantics (docs/spec-microtask.md):
  * 64 slots, 15-bit generations in handles, round-robin allocation and running, wrap-safe u32 ms
  * time, at most 16 steps per wake. Pure logic: the caller supplies time and the step call. */
 #ifndef PORTAL_MICROTASK_H

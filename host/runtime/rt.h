@@ -26,6 +26,7 @@ typedef struct portal_rt {
     /* Message of the trap raised by the host (bounds failure, unlinked import), if any. */
     char trap_message[256];
     bool shutdown_requested; /* SIGINT/SIGTERM seen */
+    int wait_errno; /* errno of a failed portal_rt_wait (0: none); the run loop ends the app */
     portal_microtasks tasks;
     int32_t running_task; /* handle of the task whose step runs now, 0 outside steps */
 } portal_rt;

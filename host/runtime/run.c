@@ -1,4 +1,4 @@
-/* run.c - the app lifecycle on the desktop (CONTRACT.md 5): load and check the module,
+/* run.c - the app lifecycle on the desktop (docs/abi.md#the-app-contract): load and check the module,
  * instantiate, check portalContractVersion, run _start once, then the microtask loop until no task
  * is left or the app exits; SIGINT/SIGTERM call ppShutdown; teardown closes everything. */
 #define _GNU_SOURCE /* pthread_getattr_np */
@@ -83,13 +83,15 @@ static void uninstall_signals(void)
     }
 }
 
-void portal_rt_wait(portal_rt *rt, int timeout_ms)
+bool portal_rt_wait(portal_rt *rt, int timeout_ms)
 {
+    if (rt->wait_errno)
+        return false;
     int64_t deadline = timeout_ms < 0 ? -1 : portal_platform_now_ms() + timeout_ms;
     for (;;) {
         if (signal_seen) {
             rt->shutdown_requested = true;
-            return;
+            return true;
         }
         int wait = -1;
         if (deadline >= 0) {
@@ -104,6 +106,10 @@ void portal_rt_wait(portal_rt *rt, int timeout_ms)
         fds[0].events = POLLIN;
         int n = 1 + portal_tls_poll_fill(&rt->app, fds + 1, 256);
         int ready = poll(fds, (nfds_t)n, wait);
+        if (ready < 0 && errno != EINTR) {
+            rt->wait_errno = errno;
+            return false;
+        }
         if (ready > 0 && (fds[0].revents & POLLIN)) {
             char drain[16];
             while (read(signal_pipe[0], drain, sizeof drain) > 0) {
@@ -112,9 +118,7 @@ void portal_rt_wait(portal_rt *rt, int timeout_ms)
         if (n > 1)
             portal_tls_poll_service(&rt->app);
         if (deadline >= 0 && portal_platform_now_ms() >= deadline)
-            return;
-        if (ready < 0 && errno != EINTR)
-            return;
+            return true;
     }
 }
 
@@ -403,7 +407,8 @@ int portal_run(const portal_run_options *opts)
             rt->exit_requested = rt->exiting_by_proc_exit = false;
         }
         step_ctx sctx = {rt, &call, false};
-        while (!trapped && status == 0 && !ended(rt) && portal_microtasks_any(&rt->tasks)) {
+        while (!trapped && status == 0 && !ended(rt) && !rt->wait_errno &&
+               portal_microtasks_any(&rt->tasks)) {
             uint32_t now = (uint32_t)portal_platform_now_ms();
             int32_t wait = portal_microtasks_wait_ms(&rt->tasks, now);
             if (wait > 0) {
@@ -414,6 +419,12 @@ int portal_run(const portal_run_options *opts)
                 trapped = sctx.trapped;
             if (signal_seen)
                 rt->shutdown_requested = true;
+        }
+        if (rt->wait_errno && !trapped && !rt->exiting_by_proc_exit && status == 0) {
+            /* Waiting is broken (see portal_rt_wait): a host failure, so no ppShutdown. */
+            fprintf(stderr, "portal-host: the event loop cannot wait: poll failed: %s; ending the "
+                            "app\n", strerror(rt->wait_errno));
+            status = PORTAL_EXIT_HOST_ERROR;
         }
         if (trapped) {
             status = PORTAL_EXIT_TRAP;

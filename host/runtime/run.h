@@ -26,7 +26,10 @@ typedef struct portal_run_options {
 int portal_run(const portal_run_options *opts);
 
 /* Waits up to timeout_ms (< 0 forever) while keeping host work going (pending TLS handshakes)
- * and watching for SIGINT/SIGTERM. Returns early when a shutdown was requested. */
-void portal_rt_wait(struct portal_rt *rt, int timeout_ms);
+ * and watching for SIGINT/SIGTERM. Returns early (true) when a shutdown was requested. Returns
+ * false when poll(2) itself failed (not EINTR; e.g. EINVAL once the descriptors to watch exceed
+ * RLIMIT_NOFILE): rt->wait_errno says why, every later call fails at once, and the run loop ends
+ * the app with exit code PORTAL_EXIT_HOST_ERROR instead of spinning on a wait that cannot work. */
+bool portal_rt_wait(struct portal_rt *rt, int timeout_ms);
 
 #endif

@@ -8,7 +8,7 @@
  * What works, and the decisions taken:
  *  - args: argv is rt->argv ("app" then the user's arguments).
  *  - environ: always empty (0 variables). The app never sees the host environment, as on the
- *    firmware (CONTRACT.md 5.2: "no environment").
+ *    firmware (docs/abi.md#wasi).
  *  - clocks: realtime, monotonic, process and thread CPU time through clock_gettime/clock_getres;
  *    any other id is INVAL. The precision argument is ignored.
  *  - fds 0, 1, 2 are the host's stdin, stdout and stderr; no other fd exists (BADF), and there are
@@ -589,7 +589,8 @@ static int32_t wait_for(portal_rt *rt, const short want[3], uint64_t deadline, b
             if (left == 0)
                 return WASI_SUCCESS;
             if (!was_shutdown) {
-                portal_rt_wait(rt, ms_ceil(left));
+                if (!portal_rt_wait(rt, ms_ceil(left)))
+                    return errno_to_wasi(rt->wait_errno);
                 continue;
             }
             uint64_t until = now + (left < PLAIN_SLICE_NS ? left : PLAIN_SLICE_NS);
@@ -604,8 +605,8 @@ static int32_t wait_for(portal_rt *rt, const short want[3], uint64_t deadline, b
         uint64_t cap = was_shutdown ? PLAIN_SLICE_NS : FD_SLICE_NS;
         int r = poll(pfd, (nfds_t)npfd, ms_ceil(left < cap ? left : cap));
         int poll_errno = errno;
-        if (!was_shutdown)
-            portal_rt_wait(rt, 0);
+        if (!was_shutdown && !portal_rt_wait(rt, 0))
+            return errno_to_wasi(rt->wait_errno);
         if (r < 0) {
             if (poll_errno == EINTR)
                 continue;

@@ -206,8 +206,15 @@ int32_t portal_sock_poll(portal_app *app, uint8_t *entries, uint32_t entries_len
             goto out;
         }
         int n = poll(plan.fds, (nfds_t)plan.nfds, wait);
-        if (n < 0 && errno == EINTR)
-            continue;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            /* Anything else (EINVAL when there are more entries than RLIMIT_NOFILE, ENOMEM) fails
+             * the same way on every retry: report it instead of spinning until the timeout. */
+            result = portal_fail(app, PORTAL_ERR_INTERNAL, "sockPoll: poll failed: %s",
+                                 strerror(errno));
+            goto out;
+        }
         if (has_tls_work)
             portal_tls_poll_service(app);
         ready = collect(&plan, count);

@@ -1,4 +1,4 @@
-/* sockaddr.c - the app's SocketAddr byte layouts (CONTRACT.md 4.6, docs/extensions.md) to and from
+/* sockaddr.c - the app's SocketAddr byte layouts (docs/abi.md#socket-address-layouts) to and from
  * the host form, and address text for error messages. Plain byte code: no OS headers. */
 #include <stdio.h>
 #include <string.h>

@@ -14,6 +14,8 @@
 #define APP_DOMAIN_INET6 10
 #define APP_TYPE_STREAM 1
 #define APP_TYPE_DGRAM 2
+#define APP_PROTO_TCP 6  /* IPPROTO_TCP, the same on Linux and lwIP */
+#define APP_PROTO_UDP 17 /* IPPROTO_UDP */
 
 #define DEFAULT_BACKLOG 5 /* upstream's replacement for backlog <= 0 */
 #define ADDRESS_TEXT_SIZE 64
@@ -148,6 +150,15 @@ int32_t portal_sock_socket(portal_app *app, int32_t domain, int32_t type, int32_
     if (type != APP_TYPE_STREAM && type != APP_TYPE_DGRAM)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "%s: unsupported type %d (1 = stream, 2 = datagram)", who, (int)type);
+    /* Only the default protocol of the type, by 0 or by number: anything else would reach
+     * socket(2) as given and open e.g. an SCTP stream or an ICMP "ping" datagram socket. */
+    if (type == APP_TYPE_STREAM && protocol != 0 && protocol != APP_PROTO_TCP)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "%s: protocol %d is not supported (only 0 or 6/TCP)", who, (int)protocol);
+    if (type == APP_TYPE_DGRAM && protocol != 0 && protocol != APP_PROTO_UDP)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "%s: protocol %d is not supported on a datagram socket (only 0 or "
+                           "17/UDP)", who, (int)protocol);
     if (app->open_sockets >= app->limits.max_sockets)
         return too_many_sockets(app, who);
     portal_fd fd = portal_platform_socket(family, type, protocol);
@@ -344,7 +355,7 @@ int32_t portal_sock_accept_with_timeout(portal_app *app, int32_t sock, uint8_t *
 }
 
 /* Upstream registers four parameters but its C function reads three: the fourth is ignored and
- * the accept always waits (CONTRACT.md Part A rule 3). */
+ * the accept always waits (docs/spec-socket.md, sockAccept). */
 int32_t portal_sock_accept(portal_app *app, int32_t sock, uint8_t *out_addr, uint32_t out_addr_len,
                            int32_t ignored)
 {

@@ -10,7 +10,7 @@
 
 struct portal_app;
 
-/* SocketAddr layouts (CONTRACT.md 4.6 and docs/extensions.md). */
+/* SocketAddr layouts (docs/abi.md#socket-address-layouts). */
 #define PORTAL_SOCKADDR4_SIZE 12
 #define PORTAL_SOCKADDR6_SIZE 28
 

@@ -429,7 +429,7 @@ int32_t portal_tls_server_config_create(portal_app *app, uint8_t *cert_pem, uint
 {
     static const char who[] = "tlsServerConfigCreate";
     uint32_t uflags = (uint32_t)flags;
-    /* Checks in upstream order (CONTRACT.md 4.7); "absent" means length 0 (Part A.1). */
+    /* Checks in upstream order (docs/spec-socket-tls.md); "absent" = length 0 (docs/abi.md). */
     if (uflags & ~PORTAL_TLS_FLAGS_KNOWN)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: unknown flag bits 0x%x", who,
                            (unsigned)(uflags & ~PORTAL_TLS_FLAGS_KNOWN));

@@ -580,7 +580,7 @@ bool tls_engine_has_ready(portal_app *app, int32_t listener_handle)
     return false;
 }
 
-void tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
+int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
 {
     portal_tls_state *state = app->tls;
     /* Listener + every pending socket; the queue is small (limit max_pending_handshakes). */
@@ -622,8 +622,9 @@ void tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
     int next = tls_engine_next_deadline_ms(app);
     if (next >= 0 && (timeout < 0 || next < timeout))
         timeout = next;
-    /* EINTR or a failure: the caller loops and re-checks its deadline. */
-    (void)poll(fds, (nfds_t)n, timeout);
+    /* EINTR: the caller loops and re-checks its deadline. */
+    int failed = poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR ? errno : 0;
     if (fds != stack_fds)
         free(fds);
+    return failed;
 }

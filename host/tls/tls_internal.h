@@ -197,7 +197,8 @@ bool tls_engine_accepting(portal_app *app, int *wake_ms);
 /* True when a finished handshake accepted on `listener_handle` waits to be handed out. */
 bool tls_engine_has_ready(portal_app *app, int32_t listener_handle);
 /* Sleeps until the listener (when `listener_fd` is valid and a slot is free) or a pending handshake
- * socket is ready, a handshake deadline passes, or `deadline`. */
-void tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline);
+ * socket is ready, a handshake deadline passes, or `deadline`. Returns 0, or the errno of a
+ * poll(2) failure other than EINTR (it would fail again at once: the caller must give up). */
+int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline);
 
 #endif

@@ -72,7 +72,7 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "tlsAccept: socket %d is not listening", (int)listener);
     sock->tls_listener = 1;
-    /* Before any handshake work (CONTRACT.md A.9): a finished client must never be dropped. */
+    /* Before any handshake work (upstream bug 16, docs/abi.md): a finished client must never be dropped. */
     if (app->open_sessions >= app->limits.max_tls_sessions)
         return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: too many sessions (limit %d)",
                            app->limits.max_tls_sessions);
@@ -100,7 +100,11 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
             return portal_fail(app, PORTAL_ERR_NOT_READY,
                                "tlsAccept: interrupted: host shutting down");
         /* After a failed accept the listener stays readable: wait for the handshakes only. */
-        tls_engine_wait(app, accept_errno != 0 ? PORTAL_FD_INVALID : sock->fd, deadline);
+        int wait_errno = tls_engine_wait(app, accept_errno != 0 ? PORTAL_FD_INVALID : sock->fd,
+                                         deadline);
+        if (wait_errno != 0)
+            return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: poll failed: %s",
+                               strerror(wait_errno));
     }
 }
 

@@ -57,7 +57,12 @@ sockSocket-domain-99|-1|sockSocket: unsupported domain 99 (2 = IPv4, 10 = IPv6)
 sockSocket-domain-min|-1|sockSocket: unsupported domain -2147483648
 sockSocket-type-7|-1|sockSocket: unsupported type 7 (1 = stream, 2 = datagram)
 sockSocket-type-neg|-1|sockSocket: unsupported type -1
-sockSocket-protocol-12345|-2|sockSocket: socket failed:
+sockSocket-protocol-12345|-1|sockSocket: protocol 12345 is not supported (only 0 or 6/TCP)
+sockSocket-protocol-icmp|-1|sockSocket: protocol 1 is not supported (only 0 or 6/TCP)
+sockSocket-protocol-sctp|-1|sockSocket: protocol 132 is not supported (only 0 or 6/TCP)
+sockSocket-protocol-udp-on-stream|-1|sockSocket: protocol 17 is not supported (only 0 or 6/TCP)
+sockSocket-protocol-neg|-1|sockSocket: protocol -1 is not supported (only 0 or 6/TCP)
+sockSocket-protocol-icmp-dgram|-1|sockSocket: protocol 1 is not supported on a datagram socket (only 0 or 17/UDP)
 sockConnect-addr-len-0|-1|sockConnect: invalid address (0 bytes; need 12, or 28 for IPv6)
 sockConnect-addr-len-11|-1|sockConnect: invalid address (11 bytes
 sockBind-addr-len-11|-1|sockBind: invalid address (11 bytes

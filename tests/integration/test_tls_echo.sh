@@ -145,4 +145,42 @@ check "RSA-2048 certificate works" grep -q '^ping-' "$WORK/rsa"
 check "RSA suite negotiated" grep -q "ECDHE-RSA" "$WORK/rsa.log"
 stop_app
 
+# --- full (--max-clients 1) with a client waiting in the backlog: the app sleeps, then serves it ---
+# A readable listener the app cannot accept from must not be polled (it used to be: sockPoll then
+# returned at once, over and over, at ~100% CPU until a slot freed).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of a process, in ticks
+# held_sclient OUT RELEASE_FILE - s_client that sends one line and keeps its stdin open (so the
+# connection stays) until RELEASE_FILE exists; then stdin ends and -no_ign_eof closes it.
+held_sclient() {
+    (echo "line-from-${1##*/}"; for _ in $(seq 600); do [ -e "$2" ] && break; sleep 0.1; done) |
+        timeout 90 openssl s_client -connect "127.0.0.1:$PORT4" -quiet -no_ign_eof > "$1" 2>&1
+}
+PORT4=$(free_port)
+start_app "$WORK/full.log" --port "$PORT4" --max-clients 1
+held_sclient "$WORK/full_a" "$WORK/release_a" & held_a=$!
+wait_for_log "$WORK/full_a" "line-from-full_a" 30
+check "full: first client served (its line echoed)" grep -q "^line-from-full_a" "$WORK/full_a"
+held_sclient "$WORK/full_b" "$WORK/release_b" & held_b=$!
+sleep 1 # the second client's TCP handshake completes in the kernel; it waits in the backlog
+tick_hz=$(getconf CLK_TCK)
+cpu0=$(cpu_ticks "$APP_PID"); t0=$(now_ms)
+sleep 2
+cpu1=$(cpu_ticks "$APP_PID"); t1=$(now_ms)
+cpu_ms=$(((cpu1 - cpu0) * 1000 / tick_hz)); wall_ms=$((t1 - t0))
+# Busy polling would use about all of one core (~100% of wall time), also under valgrind; idle
+# is ~0%. Valgrind adds its own periodic work, so it gets a wider, still far-from-busy bound.
+valgrind_scale CPU_PCT 10 30 "% of wall time as the CPU bound while full"
+echo "     full with a client in the backlog: portal-host used $cpu_ms ms CPU in $wall_ms ms"
+check "full: portal-host sleeps while a client waits in the backlog ($cpu_ms ms CPU in $wall_ms ms, bound $CPU_PCT%)" \
+    test $((cpu_ms * 100)) -lt $((wall_ms * CPU_PCT))
+check "full: the waiting client is not served yet" bash -c "! grep -q '^line-from-full_b' '$WORK/full_b'"
+touch "$WORK/release_a"
+wait "$held_a"
+check "full: the waiting client is served once the first leaves" \
+    wait_for_log "$WORK/full_b" "line-from-full_b" 30
+touch "$WORK/release_b"
+wait "$held_b"
+check "full: the app logged both clients' closes" test "$(grep -c 'closed (peer closed)' "$WORK/full.log")" -eq 2
+stop_app
+
 finish

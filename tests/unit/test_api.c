@@ -1,4 +1,4 @@
-/* test_api.c - every signature derived from the API tables, checked against CONTRACT.md (with
+/* test_api.c - every signature derived from the API tables, checked against upstream's (with
  * this project's rule that every buffer is a `*~` pair: upstream `*` + length becomes `*~`,
  * upstream `**i` for netResolveIpv4 becomes `$*~`). The WebAssembly types must equal upstream's. */
 #include "api/api.h"

@@ -1,4 +1,4 @@
-/* test_microtask.c - the scheduler's exact semantics (CONTRACT.md 6.2) with controlled time:
+/* test_microtask.c - the scheduler's exact semantics (docs/spec-microtask.md) with controlled time:
  * one-shot, periodic, yield, sleep, cancel, clear-all, wrap-safe time, 64-slot limit, 16 steps
  * per wake, handle generations, round-robin fairness, results of cancelled tasks discarded. */
 #include "runtime/microtask.h"

@@ -195,7 +195,7 @@ static void child_drain(void *arg)
 
 static void test_sockaddr_layouts(void)
 {
-    /* CONTRACT.md 4.6 example: 10.0.0.5 port 8443. */
+    /* docs/abi.md#socket-address-layouts example: 10.0.0.5 port 8443. */
     static const uint8_t example[12] = {2, 0, 0, 0, 0xFB, 0x20, 10, 0, 0, 5, 0, 0};
     portal_sockaddr a;
     CHECK_EQ_INT(portal_sockaddr_decode(example, 12, &a), 12);
@@ -292,8 +292,14 @@ static void test_bad_arguments(void)
     CHECK(last_error_has(&app, "sockSocket: unsupported domain 3"));
     CHECK_EQ_INT(portal_sock_socket(&app, 2, 3, 0), -1);
     CHECK(last_error_has(&app, "sockSocket: unsupported type 3"));
-    CHECK_EQ_INT(portal_sock_socket(&app, 2, 1, 12345), -2); /* protocol passed to the OS */
-    CHECK(last_error_has(&app, "sockSocket: socket failed"));
+    /* only the type's own protocol, as 0 or by number; nothing else reaches socket(2) */
+    CHECK_EQ_INT(portal_sock_socket(&app, 2, 1, 12345), -1);
+    CHECK(last_error_has(&app, "sockSocket: protocol 12345 is not supported (only 0 or 6/TCP)"));
+    CHECK_EQ_INT(portal_sock_socket(&app, 10, 1, 132), -1); /* SCTP */
+    CHECK(last_error_has(&app, "sockSocket: protocol 132 is not supported (only 0 or 6/TCP)"));
+    CHECK_EQ_INT(portal_sock_socket(&app, 2, 2, 1), -1); /* an ICMP "ping" socket */
+    CHECK(last_error_has(&app, "sockSocket: protocol 1 is not supported on a datagram socket "
+                               "(only 0 or 17/UDP)"));
 
     /* Handles that were never issued, non-positive, stale, or of another kind. */
     const int32_t never = 123456;

@@ -353,7 +353,7 @@ static void test_config_checks(void)
     CHECK_EQ_INT(portal_tls_server_config_create(app, cert, cert_len, key, key_len, ca, ca_len, 0),
                  -1);
     CHECK(last_error_has(app, "client_ca_pem provided but require_client_cert flag not set"));
-    /* Absent means length 0, whatever the offset (CONTRACT A.1): the same pointer is fine. */
+    /* Absent means length 0, whatever the offset (docs/abi.md#buffers-and-strings): the same pointer is fine. */
     int32_t ok = portal_tls_server_config_create(app, cert, cert_len, key, key_len, cert, 0, 0);
     CHECK(ok > 0);
     CHECK_EQ_INT(app->open_configs, 1);

@@ -3,7 +3,7 @@ const std = @import("std");
 const ffi = @import("ffi.zig");
 const err = @import("error.zig");
 
-/// apiFeatures() bits (CONTRACT.md 3, docs/extensions.md).
+/// apiFeatures() bits (docs/abi.md#api-version-and-feature-bits).
 pub const Feature = struct {
     pub const core: u64 = 1 << 0;
     pub const m5: u64 = 1 << 1;

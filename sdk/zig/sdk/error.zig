@@ -1,4 +1,4 @@
-//! error.zig - the host's error codes (CONTRACT.md 2) as a Zig error set, and back.
+//! error.zig - the host's error codes (docs/abi.md#error-codes-and-the-last-error) as a Zig error set, and back.
 const ffi = @import("ffi.zig");
 
 pub const ok: i32 = 0;

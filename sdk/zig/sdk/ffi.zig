@@ -1,5 +1,5 @@
 //! ffi.zig - every host import this SDK binds, with the host's module names, import names and
-//! WebAssembly types (CONTRACT.md 4.x, docs/extensions.md). Buffers are (pointer, length) pairs;
+//! WebAssembly types (docs/spec-*.md, docs/extensions.md). Buffers are (pointer, length) pairs;
 //! an optional buffer is absent when its length is 0, but even then the pointer must lie inside
 //! linear memory (pass slices through inPtr/outPtr below). Lengths are u32 (the host reads them
 //! unsigned). Zig emits an import only when it is called, so unused ones cost nothing.

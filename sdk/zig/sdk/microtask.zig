@@ -1,5 +1,5 @@
 //! microtask.zig - module `portal_microtask`, the task dispatcher, and the exports every app needs
-//! (CONTRACT.md 5): portalContractVersion, portalMicroTaskStep, portalAlloc, portalFree, plus
+//! (docs/abi.md#the-app-contract): portalContractVersion, portalMicroTaskStep, portalAlloc, portalFree, plus
 //! `_start` and `ppShutdown`.
 //!
 //! Build model: apps are built with `zig build-lib -dynamic -rdynamic -target wasm32-wasi`.

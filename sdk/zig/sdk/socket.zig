@@ -1,5 +1,5 @@
 //! socket.zig - module `portal_socket`: TCP/UDP sockets behind per-app handles, and the address
-//! layouts the host reads and writes (CONTRACT.md 4.6, docs/extensions.md). Semantics and error
+//! layouts the host reads and writes (docs/abi.md#socket-address-layouts). Semantics and error
 //! texts: docs/spec-socket.md.
 const std = @import("std");
 const ffi = @import("ffi.zig");

@@ -108,6 +108,11 @@ static void socket_values(int32_t port)
     val("sockSocket-type-7", sockSocket(2, 7, 0));
     val("sockSocket-type-neg", sockSocket(10, -1, 0));
     val("sockSocket-protocol-12345", sockSocket(2, 1, 12345));
+    val("sockSocket-protocol-icmp", sockSocket(2, 1, 1));
+    val("sockSocket-protocol-sctp", sockSocket(10, 1, 132));
+    val("sockSocket-protocol-udp-on-stream", sockSocket(2, 1, 17));
+    val("sockSocket-protocol-neg", sockSocket(2, 1, -1));
+    val("sockSocket-protocol-icmp-dgram", sockSocket(2, 2, 1));
 
     /* bogus handles on every import that takes one */
     static const int32_t bogus[] = {0, -1, INT32_MIN, INT32_MAX, 0x7FFF0000};

@@ -655,6 +655,44 @@ static void bad_handle_cases(int32_t h, const char *label)
            label, (int)h, (int)h, (int)rc, close_ok ? "untouched" : "CHANGED");
 }
 
+/* sockSocket's protocol: only the type's own, as 0 or by number. Anything else used to reach
+ * socket(2) as given (ICMP "ping" datagram sockets, SCTP streams, ...). */
+static void protocol_cases(void)
+{
+    int32_t domain = fam == 6 ? PP_AF_INET6 : PP_AF_INET;
+    char what[64], want[128];
+    static const int32_t bad_stream[] = {1, 132, 17, -1, 58, 256, INT32_MIN};
+    for (size_t i = 0; i < sizeof bad_stream / sizeof bad_stream[0]; i++) {
+        int32_t p = bad_stream[i];
+        snprintf(what, sizeof what, "sockSocket stream protocol %d", (int)p);
+        snprintf(want, sizeof want, "sockSocket: protocol %d is not supported (only 0 or 6/TCP)",
+                 (int)p);
+        expect_error(what, sockSocket(domain, PP_SOCK_STREAM, p), -1, want);
+    }
+    static const int32_t bad_dgram[] = {1, 58, 6, 132, 136, -1};
+    for (size_t i = 0; i < sizeof bad_dgram / sizeof bad_dgram[0]; i++) {
+        int32_t p = bad_dgram[i];
+        snprintf(what, sizeof what, "sockSocket datagram protocol %d", (int)p);
+        snprintf(want, sizeof want, "sockSocket: protocol %d is not supported on a datagram "
+                 "socket (only 0 or 17/UDP)", (int)p);
+        expect_error(what, sockSocket(domain, PP_SOCK_DGRAM, p), -1, want);
+    }
+    /* the accepted ones: a stream socket by 0 or 6 listens (TCP), a datagram one by 0 or 17 */
+    static const int32_t good[][2] = {{PP_SOCK_STREAM, 0}, {PP_SOCK_STREAM, 6},
+                                      {PP_SOCK_DGRAM, 0}, {PP_SOCK_DGRAM, 17}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        int32_t h = sockSocket(domain, good[i][0], good[i][1]);
+        app_addr any = loopback(fam, 0);
+        int32_t rc = h > 0 ? sockBind(h, &any.a, any.len) : h;
+        if (rc == 0 && good[i][0] == PP_SOCK_STREAM)
+            rc = sockListen(h, 1);
+        report(h > 0 && rc == 0, "sockSocket %s protocol %d: handle %d, %s rc %d",
+               good[i][0] == PP_SOCK_STREAM ? "stream" : "datagram", (int)good[i][1], (int)h,
+               good[i][0] == PP_SOCK_STREAM ? "bind + listen" : "bind", (int)rc);
+        sockClose(h);
+    }
+}
+
 static int run_misuse(int32_t port)
 {
     char msg[128];
@@ -669,6 +707,7 @@ static int run_misuse(int32_t port)
     expect_error("sockSocket type 3", sockSocket(2, 3, 0), -1,
                  "sockSocket: unsupported type 3 (1 = stream, 2 = datagram)");
     expect_error("sockSocket type 0 (IPv6)", sockSocket(10, 0, 0), -1, "unsupported type 0");
+    protocol_cases();
 
     static const int32_t bogus[] = {0, -1, -7, INT32_MIN, INT32_MAX, 123456};
     for (size_t i = 0; i < sizeof bogus / sizeof bogus[0]; i++)
