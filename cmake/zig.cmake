@@ -73,6 +73,7 @@ set(PORTAL_ZIG_TEST_ENV
   PORTAL_SANITIZED=$<BOOL:${PORTAL_SANITIZE}>)
 # Through vg-run, like the unit tests: under valgrind when PORTAL_VALGRIND=1 (make test-valgrind).
 add_test(NAME zig.unit COMMAND bash ${CMAKE_SOURCE_DIR}/tests/valgrind/vg-run
-                               $<TARGET_FILE:portal-host> run ${PORTAL_APPS_DIR}/zig-sdk-test.wasm)
+                               $<TARGET_FILE:portal-host> run ${PORTAL_APPS_DIR}/zig-sdk-test.wasm
+                               --sd ${CMAKE_BINARY_DIR}/zig-sdk-test-sd)
 set_tests_properties(zig.unit PROPERTIES TIMEOUT 300 LABELS unit ENVIRONMENT "${PORTAL_ZIG_TEST_ENV}"
   PASS_REGULAR_EXPRESSION "zig-sdk: [0-9]+ passed, 0 failed")

@@ -3,6 +3,9 @@
 //! development certificate (ECDSA P-256), echoes every byte back to its sender, and serves all
 //! clients from one microtask: accept with timeout 0, flush pending bytes before reading more,
 //! close on end of stream or error. ppShutdown closes everything.
+//! `-- --cert PATH --key PATH [--ca PATH]` loads PEM files from the app's SD card instead (e.g.
+//! /sdcard/certs/server.pem; on portal-host the card is its --sd directory); --ca requires client
+//! certificates signed by that CA.
 const std = @import("std");
 const sdk = @import("sdk");
 const dev_certs = @import("dev_certs"); // generated at build time (cmake/zig.cmake)
@@ -152,12 +155,66 @@ fn listenOn(addr: anytype, label: []const u8) void {
     core.logf(.info, "listening on {s} port {d}", .{ label, port });
 }
 
+// --cert/--key/--ca: SD-card paths (NUL-terminated copies that outlive the argument list).
+var cert_path: ?[:0]u8 = null;
+var key_path: ?[:0]u8 = null;
+var ca_path: ?[:0]u8 = null;
+
+fn readPem(path: [:0]const u8) ![]u8 {
+    return sdk.fs.readFileAlloc(allocator, path, 1 << 20) catch |e| {
+        switch (e) {
+            error.FileTooBig, error.IsDir, error.OutOfMemory => core.logf(.err, "cannot read {s}: {s}", .{ path, @errorName(e) }),
+            else => core.logf(.err, "cannot read {s}: {s}", .{ path, core.lastError() }),
+        }
+        return e;
+    };
+}
+
+/// The server config from the SD-card files, or from the build's development certificate.
+fn createConfig() !tls.ServerConfig {
+    if ((cert_path == null) != (key_path == null)) {
+        core.log(.err, "--cert and --key go together");
+        return error.BadArguments;
+    }
+    const cp = cert_path orelse return configOrLog(dev_certs.cert_pem, dev_certs.key_pem, null, 0);
+    if (!core.hasFeatures(sdk.Feature.fs)) {
+        core.log(.err, "--cert: this host has no file system (portal_fs)");
+        return error.MissingFeatures;
+    }
+    const cert = try readPem(cp);
+    defer allocator.free(cert);
+    const key = try readPem(key_path.?);
+    defer {
+        @memset(key, 0);
+        allocator.free(key);
+    }
+    var ca: ?[]u8 = null;
+    if (ca_path) |p| ca = try readPem(p);
+    defer if (ca) |c| allocator.free(c);
+    const flags: i32 = if (ca != null) tls.Flags.require_client_cert else 0;
+    core.logf(.info, "certificate {s}, key {s}{s}{s}", .{ cp, key_path.?, if (ca != null) ", client CA " else "", if (ca_path) |p| p else "" });
+    return configOrLog(cert, key, ca, flags);
+}
+
+fn configOrLog(cert: []const u8, key: []const u8, ca: ?[]const u8, flags: i32) !tls.ServerConfig {
+    return tls.ServerConfig.create(cert, key, ca, flags) catch |e| {
+        core.logf(.err, "tlsServerConfigCreate: {s}", .{core.lastError()});
+        return e;
+    };
+}
+
 fn parseArgs() !void {
     const args = try std.process.argsAlloc(allocator);
     defer std.process.argsFree(allocator, args);
     var i: usize = 1;
     while (i < args.len) : (i += 1) {
-        if (std.mem.eql(u8, args[i], "--port") and i + 1 < args.len) {
+        const is_path_flag = std.mem.eql(u8, args[i], "--cert") or std.mem.eql(u8, args[i], "--key") or
+            std.mem.eql(u8, args[i], "--ca");
+        if (is_path_flag and i + 1 < args.len) {
+            const copy = try allocator.dupeZ(u8, args[i + 1]);
+            if (std.mem.eql(u8, args[i], "--cert")) cert_path = copy else if (std.mem.eql(u8, args[i], "--key")) key_path = copy else ca_path = copy;
+            i += 1;
+        } else if (std.mem.eql(u8, args[i], "--port") and i + 1 < args.len) {
             i += 1;
             port = std.fmt.parseInt(u16, args[i], 10) catch 0;
             if (port == 0) {
@@ -165,7 +222,7 @@ fn parseArgs() !void {
                 return error.BadArguments;
             }
         } else {
-            core.logf(.err, "unknown argument {s} (use --port N)", .{args[i]});
+            core.logf(.err, "unknown argument {s} (use --port N, --cert PATH --key PATH [--ca PATH])", .{args[i]});
             return error.BadArguments;
         }
     }
@@ -180,14 +237,11 @@ pub fn main() !void {
     }
     sdk.net.connect() catch core.logf(.warn, "netConnect: {s}", .{core.lastError()});
 
-    config = tls.ServerConfig.create(dev_certs.cert_pem, dev_certs.key_pem, null, 0) catch |e| {
-        core.logf(.err, "tlsServerConfigCreate: {s}", .{core.lastError()});
-        return e;
-    };
+    config = try createConfig();
     listenOn(&socket.SocketAddr.any(port), "0.0.0.0");
     if (core.hasFeatures(F.ext_socket_ipv6)) listenOn(&socket.SocketAddr6.any(port), "[::]");
     if (listener_count == 0) return error.NoListener;
-    core.logf(.info, "ECDSA P-256 certificate; try: openssl s_client -connect 127.0.0.1:{d}", .{port});
+    core.logf(.info, "{s} certificate; try: openssl s_client -connect 127.0.0.1:{d}", .{ if (cert_path != null) "SD-card" else "ECDSA P-256", port });
     _ = sdk.microtask.start(0, 0, serve, null) catch |e| {
         core.logf(.err, "microtaskStart: {s}", .{core.lastError()});
         return e;

@@ -4,12 +4,16 @@
  * Flags: --port N, --rsa (RSA-2048 certificate instead of ECDSA P-256), --mtls (require a client
  * certificate signed by the development CA), --no-tickets (disable session resumption),
  * --heartbeat MS (log a line every MS ms: shows the app keeps its schedule under load),
- * --max-clients N (default 64; the host's --max-tls-sessions must allow as many).
+ * --max-clients N (default 64; the host's --max-tls-sessions must allow as many),
+ * --cert PATH --key PATH [--ca PATH] (PEM files on the app's SD card, e.g. /sdcard/certs/server.pem,
+ * read with portal_fs; on portal-host the card is its --sd directory; --ca requires client
+ * certificates signed by that CA). Without --cert the build's development certificate is used.
  * With the sockPoll extension one microtask sleeps in sockPoll and serves whatever is ready. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <portal/fs.h>
 #include <portal/log.h>
 #include <portal/microtask.h>
 #include <portal/net.h>
@@ -263,10 +267,73 @@ static int32_t listen_on(int domain, const void *addr, uint32_t addr_len, const 
     return s;
 }
 
+/* The server's PEM credentials: files from the SD card (--cert/--key/--ca) or the build's
+ * development certificate. The buffers stay valid until tls_credentials_free. */
+typedef struct tls_credentials {
+    const char *cert_path, *key_path, *ca_path;
+    const uint8_t *cert, *key, *ca;
+    uint32_t cert_len, key_len, ca_len; /* PEM lengths include the NUL mbedTLS wants */
+    uint8_t *owned[3];
+} tls_credentials;
+
+static int load_pem(const char *path, const uint8_t **pem, uint32_t *len, uint8_t **owned)
+{
+    int32_t err;
+    uint32_t n;
+    *owned = pp_fs_read_file(path, 1u << 20, &n, &err);
+    if (!*owned) {
+        pp_logf(PP_LOG_ERROR, "cannot read %s: %s", path,
+                err == 0 ? "a directory, larger than 1 MiB or out of memory" : pp_last_error());
+        return 0;
+    }
+    *pem = *owned;
+    *len = n + 1;
+    return 1;
+}
+
+/* Returns 1 when the credentials are ready. */
+static int tls_credentials_load(tls_credentials *c, int rsa, int mtls)
+{
+    if (!c->cert_path != !c->key_path) {
+        logError("--cert and --key go together");
+        return 0;
+    }
+    if (c->cert_path) {
+        if (!pp_has_features(PP_FEATURE_FS)) {
+            logError("--cert: this host has no file system (portal_fs)");
+            return 0;
+        }
+        if (!load_pem(c->cert_path, &c->cert, &c->cert_len, &c->owned[0]) ||
+            !load_pem(c->key_path, &c->key, &c->key_len, &c->owned[1]))
+            return 0;
+    } else {
+        c->cert = rsa ? dev_server_rsa_cert : dev_server_ec_cert;
+        c->cert_len = rsa ? sizeof dev_server_rsa_cert : sizeof dev_server_ec_cert;
+        c->key = rsa ? dev_server_rsa_key : dev_server_ec_key;
+        c->key_len = rsa ? sizeof dev_server_rsa_key : sizeof dev_server_ec_key;
+    }
+    if (c->ca_path)
+        return load_pem(c->ca_path, &c->ca, &c->ca_len, &c->owned[2]);
+    if (mtls) {
+        c->ca = dev_ca_cert;
+        c->ca_len = sizeof dev_ca_cert;
+    }
+    return 1;
+}
+
+static void tls_credentials_free(tls_credentials *c)
+{
+    for (int i = 0; i < 3; i++)
+        free(c->owned[i]);
+    memset(c, 0, sizeof *c);
+}
+
 int main(int argc, char **argv)
 {
     int rsa = 0, mtls = 0, no_tickets = 0, heartbeat_ms = 0, max_clients = 64;
     long port = 8443;
+    tls_credentials creds;
+    memset(&creds, 0, sizeof creds);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
             port = strtol(argv[++i], NULL, 10);
@@ -280,10 +347,16 @@ int main(int argc, char **argv)
             heartbeat_ms = atoi(argv[++i]);
         else if (strcmp(argv[i], "--max-clients") == 0 && i + 1 < argc)
             max_clients = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc)
+            creds.cert_path = argv[++i];
+        else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+            creds.key_path = argv[++i];
+        else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc)
+            creds.ca_path = argv[++i];
         else {
             pp_logf(PP_LOG_ERROR,
                     "unknown argument %s (use --port N, --rsa, --mtls, --no-tickets, --heartbeat MS, "
-                    "--max-clients N)",
+                    "--max-clients N, --cert PATH --key PATH [--ca PATH])",
                     argv[i]);
             return 2;
         }
@@ -312,13 +385,17 @@ int main(int argc, char **argv)
     }
     netConnect();
 
+    mtls |= creds.ca_path != NULL;
     int32_t flags = (mtls ? PP_TLS_REQUIRE_CLIENT_CERT : 0) | (no_tickets ? PP_TLS_NO_TICKETS : 0);
-    const unsigned char *cert = rsa ? dev_server_rsa_cert : dev_server_ec_cert;
-    uint32_t cert_len = rsa ? sizeof dev_server_rsa_cert : sizeof dev_server_ec_cert;
-    const unsigned char *key = rsa ? dev_server_rsa_key : dev_server_ec_key;
-    uint32_t key_len = rsa ? sizeof dev_server_rsa_key : sizeof dev_server_ec_key;
-    srv.config = tlsServerConfigCreate(cert, cert_len, key, key_len, mtls ? dev_ca_cert : NULL,
-                                       mtls ? sizeof dev_ca_cert : 0, flags);
+    if (!tls_credentials_load(&creds, rsa, mtls))
+        return 1;
+    srv.config = tlsServerConfigCreate(creds.cert, creds.cert_len, creds.key, creds.key_len,
+                                       creds.ca, creds.ca_len, flags);
+    if (creds.cert_path)
+        pp_logf(PP_LOG_INFO, "certificate %s, key %s%s%s", creds.cert_path, creds.key_path,
+                creds.ca_path ? ", client CA " : "", creds.ca_path ? creds.ca_path : "");
+    const char *cert_kind = creds.cert_path ? "SD-card" : rsa ? "RSA-2048" : "ECDSA P-256";
+    tls_credentials_free(&creds); /* the config keeps its own parsed copies */
     if (srv.config <= 0) {
         pp_logf(PP_LOG_ERROR, "tlsServerConfigCreate: %s", pp_last_error());
         return 1;
@@ -337,7 +414,7 @@ int main(int argc, char **argv)
     if (srv.listener_count == 0)
         return 1;
     pp_logf(PP_LOG_INFO, "%s certificate%s%s; try: openssl s_client -connect 127.0.0.1:%u",
-            rsa ? "RSA-2048" : "ECDSA P-256", mtls ? ", client certificate required" : "",
+            cert_kind, mtls ? ", client certificate required" : "",
             no_tickets ? ", no session tickets" : "", srv.port);
     if (heartbeat_ms > 0)
         pp_task_start(heartbeat_ms, heartbeat_ms, heartbeat, NULL);

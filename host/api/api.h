@@ -8,6 +8,7 @@
 
 #include "kinds.h"
 #include "api_core.h"
+#include "api_fs.h"
 #include "api_net.h"
 #include "api_socket.h"
 #include "api_tls.h"
@@ -20,8 +21,10 @@ struct portal_app;
     PORTAL_API_PORTAL(X) PORTAL_API_LOG(X) PORTAL_API_MICROTASK(X) PORTAL_API_NET(X)               \
     PORTAL_API_SOCKET(X) PORTAL_API_TLS(X)
 
-/* Everything the desktop host links. */
-#define PORTAL_API_ALL(X) PORTAL_API_PORTABLE(X) PORTAL_API_WASI(X) PORTAL_API_WASI_NOSYS(X)
+/* Everything the desktop host links: the portable modules, portal_fs (desktop-only: the firmware
+ * has its own) and WASI. */
+#define PORTAL_API_ALL(X)                                                                          \
+    PORTAL_API_PORTABLE(X) PORTAL_API_FS(X) PORTAL_API_WASI(X) PORTAL_API_WASI_NOSYS(X)
 
 /* Prototype of every implementation, checked against its table row by the compiler. */
 #define PORTAL_API_PROTOTYPE(mod, name, impl, ret, args)                                           \

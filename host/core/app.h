@@ -34,6 +34,7 @@ void portal_limits_default(portal_limits *limits);
 typedef enum { PORTAL_LOG_INFO, PORTAL_LOG_WARN, PORTAL_LOG_ERROR } portal_log_level;
 
 struct portal_tls_state;
+struct portal_fs;
 
 typedef struct portal_app {
     int32_t last_error_code;
@@ -44,6 +45,9 @@ typedef struct portal_app {
     int open_configs;  /* TLS server configs */
     int open_sessions; /* finished TLS sessions owned by the app */
     struct portal_tls_state *tls; /* lazily created by the TLS module */
+    /* portal_fs state on portal-host (host/fs/fs.h), NULL elsewhere: attached before the app
+     * starts, detached (every file and directory closed) when it ends. */
+    struct portal_fs *fs;
     /* Host hook: ms until the app's next timer (microtask) is due, -1 when none. sockPoll never
      * waits past it, so an app sleeping in sockPoll inside one task still runs its other tasks on
      * time. NULL = no timers. */

@@ -9,6 +9,7 @@
 #define PORTAL_FEATURE_M5 (UINT64_C(1) << 1) /* timing and logging */
 #define PORTAL_FEATURE_NET (UINT64_C(1) << 12)
 #define PORTAL_FEATURE_SOCKET (UINT64_C(1) << 15)
+#define PORTAL_FEATURE_FS (UINT64_C(1) << 16) /* portal_fs: portal-host's --sd directory */
 #define PORTAL_FEATURE_SOCKET_TLS (UINT64_C(1) << 20)
 
 /* Extensions. */
@@ -19,7 +20,7 @@
 
 #define PORTAL_FEATURES_DESKTOP                                                                    \
     (PORTAL_FEATURE_CORE | PORTAL_FEATURE_M5 | PORTAL_FEATURE_NET | PORTAL_FEATURE_SOCKET |        \
-     PORTAL_FEATURE_SOCKET_TLS | PORTAL_FEATURE_EXT_SOCKET_IPV6 |                                  \
+     PORTAL_FEATURE_FS | PORTAL_FEATURE_SOCKET_TLS | PORTAL_FEATURE_EXT_SOCKET_IPV6 |              \
      PORTAL_FEATURE_EXT_TLS_SESSION_INFO | PORTAL_FEATURE_EXT_TLS_NO_TICKETS |                    \
      PORTAL_FEATURE_EXT_SOCKET_POLL)
 

@@ -12,6 +12,8 @@ typedef enum {
     PORTAL_HANDLE_SOCKET,
     PORTAL_HANDLE_TLS_CONFIG,
     PORTAL_HANDLE_TLS_SESSION,
+    PORTAL_HANDLE_FS_FILE, /* portal_fs (desktop): its own table, see host/fs/fs_api.c */
+    PORTAL_HANDLE_FS_DIR,
 } portal_handle_kind;
 
 typedef struct portal_handle_slot {

@@ -26,12 +26,16 @@ static void usage(FILE *out)
           "Runs a Paper Portal app (.wasm) on this computer: checks its imports against the\n"
           "host's API tables, compiles it with wasm2c into a native sandboxed module (cached by\n"
           "content hash), runs _start, then its microtasks until none is left or it exits.\n"
-          "SIGINT/SIGTERM call the app's ppShutdown export, then every socket and TLS session\n"
-          "it owned is closed.\n"
+          "SIGINT/SIGTERM call the app's ppShutdown export, then every socket, TLS session,\n"
+          "file and directory it owned is closed.\n"
           "\n"
           "options:\n"
           "  --cache-dir DIR          compiled-module cache (default: $PORTAL_CACHE_DIR,\n"
           "                           $XDG_CACHE_HOME/portal-host or ~/.cache/portal-host)\n"
+          "  --sd DIR                 the directory apps see as the SD card /sdcard (module\n"
+          "                           portal_fs; default $XDG_DATA_HOME/portal-host/sdcard or\n"
+          "                           ~/.local/share/portal-host/sdcard, created with mode 0700\n"
+          "                           on first use); nothing outside it is reachable\n"
           "  --max-sockets N          open plain sockets per app (default 64)\n"
           "  --max-tls-configs N      TLS server configs per app (default 4)\n"
           "  --max-tls-sessions N     TLS sessions per app (default 64)\n"
@@ -107,6 +111,14 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--cache-dir") == 0 && i + 1 < argc) {
             opts.cache_dir = argv[++i];
+            continue;
+        }
+        if (strcmp(a, "--sd") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                fprintf(stderr, "portal-host: --sd needs a directory\n");
+                return PORTAL_EXIT_USAGE;
+            }
+            opts.sd_dir = argv[++i];
             continue;
         }
         bool matched = false;

@@ -22,6 +22,7 @@
 #endif
 #endif
 
+#include "../fs/fs.h"
 #include "../platform/platform.h"
 #include "../tls/tls.h"
 #include "module.h"
@@ -341,10 +342,15 @@ int portal_run(const portal_run_options *opts)
     /* -v heap report: the app context's handle table is allocated before the first reading and
      * freed by teardown; measure it so the report can take it out of the comparison. */
     long long heap_at_init = opts->verbose ? heap_in_use() : 0;
-    bool app_ok = rt && instance && argv && portal_app_init(&rt->app, &opts->limits);
+    bool app_ok = rt && instance && argv && portal_app_init(&rt->app, &opts->limits) &&
+                  portal_fs_attach(&rt->app, opts->sd_dir);
     long long heap_table = opts->verbose ? heap_in_use() - heap_at_init : 0;
     if (!app_ok || !install_signals()) {
         fprintf(stderr, "portal-host: out of memory\n");
+        if (rt) {
+            portal_fs_detach(&rt->app);
+            portal_app_teardown(&rt->app);
+        }
         free(rt);
         free(instance);
         free(argv);
@@ -440,6 +446,7 @@ int portal_run(const portal_run_options *opts)
     }
     fflush(stdout);
     portal_app_teardown(&rt->app);
+    portal_fs_detach(&rt->app); /* closes every file and directory the app left open */
     if (instantiated && opts->verbose)
         heap_report(heap_before, heap_table);
     if (instantiated)

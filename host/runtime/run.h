@@ -18,6 +18,7 @@ typedef struct portal_run_options {
     int argc; /* app arguments after "--" */
     char **argv;
     const char *cache_dir;
+    const char *sd_dir; /* the card's directory (portal_fs), NULL = the default */
     bool verbose;
     portal_limits limits;
 } portal_run_options;

@@ -9,6 +9,7 @@ pub const microtask = @import("sdk/microtask.zig");
 pub const net = @import("sdk/net.zig");
 pub const socket = @import("sdk/socket.zig");
 pub const tls_socket = @import("sdk/tls_socket.zig");
+pub const fs = @import("sdk/fs.zig");
 
 pub const Error = errors.Error;
 pub const IoError = errors.IoError;

@@ -52,6 +52,24 @@ static const expected portable[] = {
     {"portal_socket_tls", "tlsClose", "(i)i", "i:i"},
     /* extension (docs/extensions.md) */
     {"portal_socket_tls", "tlsSessionInfo", "(i*~)i", "iii:i"},
+    /* portal_fs: desktop-only (the firmware has its own); upstream "(i*i)i", "($*i)i", "(*i)i" */
+    {"portal_fs", "fsIsMounted", "()i", ":i"},
+    {"portal_fs", "fsMount", "()i", ":i"},
+    {"portal_fs", "fsUnmount", "()i", ":i"},
+    {"portal_fs", "fsOpen", "($i)i", "ii:i"},
+    {"portal_fs", "fsClose", "(i)i", "i:i"},
+    {"portal_fs", "fsRead", "(i*~)i", "iii:i"},
+    {"portal_fs", "fsWrite", "(i*~)i", "iii:i"},
+    {"portal_fs", "fsSeek", "(iii)i", "iii:i"},
+    {"portal_fs", "fsStat", "($*~)i", "iii:i"},
+    {"portal_fs", "fsRemove", "($)i", "i:i"},
+    {"portal_fs", "fsRename", "($$)i", "ii:i"},
+    {"portal_fs", "fsMkdir", "($)i", "i:i"},
+    {"portal_fs", "fsRmdir", "($)i", "i:i"},
+    {"portal_fs", "fsOpendir", "($)i", "i:i"},
+    {"portal_fs", "fsReaddir", "(i*~)i", "iii:i"},
+    {"portal_fs", "fsClosedir", "(i)i", "i:i"},
+    {"portal_fs", "fsCardInfo", "(*~)i", "ii:i"},
 };
 
 /* A sample of WASI preview1 types (i64 where the spec has u64/filesize/timestamp). */

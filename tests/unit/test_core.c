@@ -105,7 +105,7 @@ static void test_features(void)
     portal_app app;
     CHECK(portal_app_init(&app, NULL));
     uint64_t f = (uint64_t)portal_core_api_features(&app);
-    CHECK((f & 0xFFFFFFFFu) == ((1u << 0) | (1u << 1) | (1u << 12) | (1u << 15) | (1u << 20)));
+    CHECK((f & 0xFFFFFFFFu) == ((1u << 0) | (1u << 1) | (1u << 12) | (1u << 15) | (1u << 16) | (1u << 20)));
     CHECK(f & PORTAL_FEATURE_EXT_SOCKET_IPV6);
     CHECK(f & PORTAL_FEATURE_EXT_TLS_SESSION_INFO);
     CHECK_EQ_INT(portal_core_board(&app), 19);

@@ -1,6 +1,7 @@
 //! zig-sdk-test - unit tests of the Zig SDK, run under portal-host: error-code mapping (pure and
 //! through real host calls), the SocketAddr layouts (12 bytes, offsets 0/4/6/10; the 28-byte IPv6
-//! form), microtask action encoding, and a microtask that must still run after main returned.
+//! form), microtask action encoding, sdk.fs against portal-host's card (zig.unit passes --sd), and
+//! a microtask that must still run after main returned.
 //! Prints one line per check and "zig-sdk: N passed, N failed"; exits 1 on any failure.
 const std = @import("std");
 const sdk = @import("sdk");
@@ -191,6 +192,57 @@ fn lateTask(ctx: ?*anyopaque, handle: i32, now_ms: i32) Action {
     return Action.done();
 }
 
+fn testFs() void {
+    const fs = sdk.fs;
+    expect(sdk.core.hasFeatures(sdk.Feature.fs), "feature bit 16 (fs)", .{});
+    expect(fs.isMounted(), "card mounted", .{});
+    const info = fs.cardInfo() catch null;
+    expect(info != null and info.?.mounted and info.?.card_type == 2 and info.?.capacity > 0 and
+        std.mem.eql(u8, info.?.name[0..5], "HOST\x00"), "cardInfo", .{});
+    _ = fs.rmdir("/sdcard/zig") catch {}; // left over from an aborted run
+    expect(if (fs.mkdir("/sdcard/zig")) |_| true else |_| false, "mkdir", .{});
+    var f = fs.File.open("/sdcard/zig/f.txt", fs.OpenFlags.write | fs.OpenFlags.create | fs.OpenFlags.truncate) catch {
+        expect(false, "open for writing: {s}", .{sdk.core.lastError()});
+        return;
+    };
+    const wrote_empty = f.write("") catch 99;
+    expect(wrote_empty == 0, "write of an empty slice is 0 (no trap)", .{});
+    expect(if (f.writeAll("hello zig")) |_| true else |_| false, "writeAll", .{});
+    f.close();
+    f.close(); // safe twice
+    const st = fs.stat("/sdcard/zig/f.txt") catch fs.Stat{ .size = 0, .is_dir = true, .mtime = 0 };
+    expect(st.size == 9 and !st.is_dir and st.mtime > 1600000000, "stat: size {d}", .{st.size});
+    const d = fs.stat("/sdcard/zig") catch fs.Stat{ .size = 0, .is_dir = false, .mtime = 0 };
+    expect(d.is_dir, "stat of a directory", .{});
+    const all = fs.readFileAlloc(sdk.microtask.allocator, "/sdcard/zig/f.txt", 1024) catch null;
+    expect(all != null and std.mem.eql(u8, all.?, "hello zig"), "readFileAlloc", .{});
+    if (all) |a| sdk.microtask.allocator.free(a);
+    expect(isErr(fs.readFileAlloc(sdk.microtask.allocator, "/sdcard/zig/f.txt", 8), error.FileTooBig), "readFileAlloc: FileTooBig", .{});
+    var r = fs.File.open("/sdcard/zig/f.txt", fs.OpenFlags.read) catch fs.File{ .handle = 0 };
+    var empty: [0]u8 = .{};
+    const read_empty = r.read(&empty) catch 99;
+    expect(read_empty == 0, "read into an empty slice is 0 (no trap)", .{});
+    const pos = r.seek(-3, .end) catch 0;
+    var buf: [16]u8 = undefined;
+    const n = r.read(&buf) catch 0;
+    expect(pos == 6 and std.mem.eql(u8, buf[0..n], "zig"), "seek from the end, read", .{});
+    r.close();
+    var dir = fs.Dir.open("/sdcard/zig") catch fs.Dir{ .handle = 0 };
+    const first = dir.next(&buf) catch null;
+    expect(first != null and std.mem.eql(u8, first.?, "f.txt"), "Dir.next", .{});
+    const end = dir.next(&buf) catch buf[0..1];
+    expect(end == null, "Dir.next at the end is null", .{});
+    dir.close();
+    expect(if (fs.rename("/sdcard/zig/f.txt", "/sdcard/zig/g.txt")) |_| true else |_| false, "rename", .{});
+    expect(isErr(fs.File.open("/sdcard/zig/f.txt", fs.OpenFlags.read), error.NotFound), "open of a missing file: NotFound", .{});
+    expect(isErr(fs.stat("zig/g.txt"), error.InvalidArgument), "relative path: InvalidArgument", .{});
+    expect(std.mem.eql(u8, sdk.core.lastError(), "fs: path must start with '/'"), "its message", .{});
+    expect(isErr(fs.File.open("/sdcard/../etc/passwd", fs.OpenFlags.read), error.InvalidArgument), "'..': InvalidArgument", .{});
+    expect(isErr(fs.rmdir("/sdcard/zig"), error.Internal), "rmdir of a non-empty directory: Internal", .{});
+    expect(if (fs.remove("/sdcard/zig/g.txt")) |_| true else |_| false, "remove", .{});
+    expect(if (fs.rmdir("/sdcard/zig")) |_| true else |_| false, "rmdir", .{});
+}
+
 pub fn main() void {
     expect(sdk.core.apiVersion() == 1, "apiVersion is 1", .{});
     testErrorMapping();
@@ -198,6 +250,7 @@ pub fn main() void {
     testActions();
     testHostErrors();
     testLoopback();
+    testFs();
     _ = sdk.microtask.start(0, 0, lateTask, null) catch {
         expect(false, "microtask start failed", .{});
         out("zig-sdk: {d} passed, {d} failed", .{ passed, failed });

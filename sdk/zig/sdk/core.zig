@@ -9,6 +9,7 @@ pub const Feature = struct {
     pub const m5: u64 = 1 << 1;
     pub const net: u64 = 1 << 12;
     pub const socket: u64 = 1 << 15;
+    pub const fs: u64 = 1 << 16;
     pub const socket_tls: u64 = 1 << 20;
     pub const ext_socket_ipv6: u64 = 1 << 32;
     pub const ext_tls_session_info: u64 = 1 << 33;

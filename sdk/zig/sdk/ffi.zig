@@ -75,6 +75,27 @@ pub extern "portal_socket_tls" fn tlsClose(session: i32) i32;
 /// Extension (feature bit 33): writes a 328-byte session description.
 pub extern "portal_socket_tls" fn tlsSessionInfo(session: i32, out: [*]u8, out_len: u32) i32;
 
+// ---- module `portal_fs` (feature bit 16; portal-host: its --sd directory) ----
+pub extern "portal_fs" fn fsIsMounted() i32;
+pub extern "portal_fs" fn fsMount() i32;
+pub extern "portal_fs" fn fsUnmount() i32;
+pub extern "portal_fs" fn fsOpen(path: [*:0]const u8, flags: i32) i32;
+pub extern "portal_fs" fn fsClose(handle: i32) i32;
+pub extern "portal_fs" fn fsRead(handle: i32, out: [*]u8, out_len: u32) i32;
+pub extern "portal_fs" fn fsWrite(handle: i32, buf: [*]const u8, len: u32) i32;
+pub extern "portal_fs" fn fsSeek(handle: i32, offset: i32, whence: i32) i32;
+/// Writes the 24-byte stat record (u64 size @0, u8 is_dir @8, i64 mtime @16).
+pub extern "portal_fs" fn fsStat(path: [*:0]const u8, out: [*]u8, out_len: u32) i32;
+pub extern "portal_fs" fn fsRemove(path: [*:0]const u8) i32;
+pub extern "portal_fs" fn fsRename(from: [*:0]const u8, to: [*:0]const u8) i32;
+pub extern "portal_fs" fn fsMkdir(path: [*:0]const u8) i32;
+pub extern "portal_fs" fn fsRmdir(path: [*:0]const u8) i32;
+pub extern "portal_fs" fn fsOpendir(path: [*:0]const u8) i32;
+pub extern "portal_fs" fn fsReaddir(handle: i32, out: [*]u8, out_len: u32) i32;
+pub extern "portal_fs" fn fsClosedir(handle: i32) i32;
+/// Writes the 18-byte card record (u8 mounted @0, u8 type @1, u64 capacity @4, name @12).
+pub extern "portal_fs" fn fsCardInfo(out: [*]u8, out_len: u32) i32;
+
 // ---- buffer pointers ----
 // The host checks a buffer's whole range against linear memory even when its length is 0 (as
 // WAMR does), and Zig gives an empty slice an undefined address (0xAAAAAAAA on wasm32), which is
