@@ -203,6 +203,17 @@ fn configOrLog(cert: []const u8, key: []const u8, ca: ?[]const u8, flags: i32) !
     };
 }
 
+/// Logs an openssl s_client line that verifies the server: the development CA by its place in the
+/// repo (build/certs/, from its top directory; the app cannot know where that is on this computer),
+/// files from the card by what they must be.
+fn logConnectHint() void {
+    const ca = if (cert_path != null) "CA.pem" else "build/certs/ca.pem";
+    const client = if (ca_path != null) " -cert CLIENT.pem -key CLIENT.key" else "";
+    core.logf(.info, "try: openssl s_client -verify_return_error -CAfile {s}{s} -connect 127.0.0.1:{d}", .{ ca, client, port });
+    if (cert_path) |p| core.logf(.info, "(CA.pem: the CA that signed {s})", .{p});
+    if (ca_path) |p| core.logf(.info, "(CLIENT.pem, CLIENT.key: a client certificate signed by {s}, its key)", .{p});
+}
+
 fn parseArgs() !void {
     const args = try std.process.argsAlloc(allocator);
     defer std.process.argsFree(allocator, args);
@@ -241,7 +252,8 @@ pub fn main() !void {
     listenOn(&socket.SocketAddr.any(port), "0.0.0.0");
     if (core.hasFeatures(F.ext_socket_ipv6)) listenOn(&socket.SocketAddr6.any(port), "[::]");
     if (listener_count == 0) return error.NoListener;
-    core.logf(.info, "{s} certificate; try: openssl s_client -connect 127.0.0.1:{d}", .{ if (cert_path != null) "SD-card" else "ECDSA P-256", port });
+    core.logf(.info, "{s} certificate", .{if (cert_path != null) "SD-card" else "ECDSA P-256"});
+    logConnectHint();
     _ = sdk.microtask.start(0, 0, serve, null) catch |e| {
         core.logf(.err, "microtaskStart: {s}", .{core.lastError()});
         return e;

@@ -328,6 +328,24 @@ static void tls_credentials_free(tls_credentials *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Logs an openssl s_client line that verifies the server: the development files are named by
+ * their place in the repo (build/certs/, from its top directory; the app cannot know where that
+ * is on this computer), files from the card by what they must be. */
+static void log_connect_hint(const char *card_cert, const char *card_ca, int mtls)
+{
+    const char *client = !mtls ? ""
+                         : card_ca ? " -cert CLIENT.pem -key CLIENT.key"
+                                   : " -cert build/certs/client.pem -key build/certs/client.key";
+    pp_logf(PP_LOG_INFO,
+            "try: openssl s_client -verify_return_error -CAfile %s%s -connect 127.0.0.1:%u",
+            card_cert ? "CA.pem" : "build/certs/ca.pem", client, srv.port);
+    if (card_cert)
+        pp_logf(PP_LOG_INFO, "(CA.pem: the CA that signed %s)", card_cert);
+    if (card_ca)
+        pp_logf(PP_LOG_INFO, "(CLIENT.pem, CLIENT.key: a client certificate signed by %s, its key)",
+                card_ca);
+}
+
 int main(int argc, char **argv)
 {
     int rsa = 0, mtls = 0, no_tickets = 0, heartbeat_ms = 0, max_clients = 64;
@@ -395,6 +413,7 @@ int main(int argc, char **argv)
         pp_logf(PP_LOG_INFO, "certificate %s, key %s%s%s", creds.cert_path, creds.key_path,
                 creds.ca_path ? ", client CA " : "", creds.ca_path ? creds.ca_path : "");
     const char *cert_kind = creds.cert_path ? "SD-card" : rsa ? "RSA-2048" : "ECDSA P-256";
+    const char *card_cert = creds.cert_path, *card_ca = creds.ca_path; /* argv strings */
     tls_credentials_free(&creds); /* the config keeps its own parsed copies */
     if (srv.config <= 0) {
         pp_logf(PP_LOG_ERROR, "tlsServerConfigCreate: %s", pp_last_error());
@@ -413,9 +432,9 @@ int main(int argc, char **argv)
     }
     if (srv.listener_count == 0)
         return 1;
-    pp_logf(PP_LOG_INFO, "%s certificate%s%s; try: openssl s_client -connect 127.0.0.1:%u",
-            cert_kind, mtls ? ", client certificate required" : "",
-            no_tickets ? ", no session tickets" : "", srv.port);
+    pp_logf(PP_LOG_INFO, "%s certificate%s%s", cert_kind,
+            mtls ? ", client certificate required" : "", no_tickets ? ", no session tickets" : "");
+    log_connect_hint(card_cert, card_ca, mtls);
     if (heartbeat_ms > 0)
         pp_task_start(heartbeat_ms, heartbeat_ms, heartbeat, NULL);
     if (pp_task_start(0, 0, serve, NULL) < 0) {

@@ -383,6 +383,12 @@ echo_app() {
     fi
     check "$label: the app says where its certificate came from" \
         grep -q "certificate /sdcard/certs/server-rsa.pem, key /sdcard/certs/server-rsa.key" "$out.err"
+    check "$label: its hint asks for the CA that signed the card's certificate" bash -c \
+        "grep -qx 'I wasm: try: openssl s_client -verify_return_error -CAfile CA.pem${ECHO_CLIENT_CERT:+ -cert CLIENT.pem -key CLIENT.key} -connect 127.0.0.1:$port' '$out.err' &&
+         grep -qx 'I wasm: (CA.pem: the CA that signed /sdcard/certs/server-rsa.pem)' '$out.err'"
+    [ -z "${ECHO_CLIENT_CERT:-}" ] ||
+        check "$label: and for a client certificate signed by the card's CA" grep -qx \
+            "I wasm: (CLIENT.pem, CLIENT.key: a client certificate signed by /sdcard/certs/ca.pem, its key)" "$out.err"
     (echo "fs-ping-$RANDOM"; sleep "$STDIN_S") | timeout $((STDIN_S + 15)) openssl s_client \
         -connect "127.0.0.1:$port" -verify_return_error -CAfile "$CERTS/ca.pem" -no_ign_eof \
         ${ECHO_CLIENT_CERT:+-cert "$CERTS/client.pem" -key "$CERTS/client.key"} > "$out.s" 2>&1

@@ -41,12 +41,27 @@ sclient() { # out host:port extra-args...
     local out=$1 target=$2; shift 2
     (echo "ping-$RANDOM-line"; sleep "$STDIN_S") | timeout $((STDIN_S + 7)) openssl s_client -connect "$target" "$@" -no_ign_eof > "$out" 2>&1
 }
+# run_hint LOG OUT - runs the app's "try: openssl s_client ..." line from LOG as printed, its
+# build/certs/ being this build's certificates, with one line on stdin.
+run_hint() {
+    local hint
+    hint=$(sed -n 's/^I wasm: try: //p' "$1" | head -n 1)
+    (echo "hint-$RANDOM-line"; sleep "$STDIN_S") |
+        timeout $((STDIN_S + 7)) bash -c "${hint//build\/certs\//$PORTAL_CERTS/}" > "$2" 2>&1
+}
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
 
 PORT=$(free_port)
 LOG=$WORK/echo.log
 start_app "$LOG" --port "$PORT" --heartbeat 100
+
+# --- the app's connect hint verifies the server ---
+check "the hint is an s_client line that verifies against build/certs/ca.pem" \
+    grep -qx "I wasm: try: openssl s_client -verify_return_error -CAfile build/certs/ca.pem -connect 127.0.0.1:$PORT" "$LOG"
+run_hint "$LOG" "$WORK/hint"
+check "the hint, run as printed: chain verified (Verify return code: 0)" grep -q "Verify return code: 0 (ok)" "$WORK/hint"
+check "the hint, run as printed: line echoed" grep -q '^hint-' "$WORK/hint"
 
 # --- IPv4 and IPv6 with openssl s_client ---
 sclient "$WORK/s4" "127.0.0.1:$PORT" -quiet
@@ -126,6 +141,11 @@ check "ppShutdown logged on SIGTERM" grep -q "tls-echo-server stopped" "$LOG"
 PORT2=$(free_port)
 LOG2=$WORK/mtls.log
 start_app "$LOG2" --port "$PORT2" --mtls
+check "mTLS: the hint adds the client certificate" \
+    grep -qx "I wasm: try: openssl s_client -verify_return_error -CAfile build/certs/ca.pem -cert build/certs/client.pem -key build/certs/client.key -connect 127.0.0.1:$PORT2" "$LOG2"
+run_hint "$LOG2" "$WORK/m_hint"
+check "mTLS: the hint, run as printed: chain verified (Verify return code: 0)" grep -q "Verify return code: 0 (ok)" "$WORK/m_hint"
+check "mTLS: the hint, run as printed: line echoed" grep -q '^hint-' "$WORK/m_hint"
 sclient "$WORK/m_ok" "127.0.0.1:$PORT2" -quiet -cert "$PORTAL_CERTS/client.pem" -key "$PORTAL_CERTS/client.key"
 check "mTLS: trusted client certificate accepted and echoed" grep -q '^ping-' "$WORK/m_ok"
 check "mTLS: app sees the client's subject" grep -q "certificate: .*CN=portal-test-client" "$LOG2"

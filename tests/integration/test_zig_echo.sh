@@ -30,6 +30,13 @@ if ! wait_for_log "$LOG" "try: openssl" 120; then
     exit 1
 fi
 check "app logged its listening address" grep -q "listening on 0.0.0.0 port $PORT" "$LOG"
+check "the hint is an s_client line that verifies against build/certs/ca.pem" \
+    grep -qx "I wasm: try: openssl s_client -verify_return_error -CAfile build/certs/ca.pem -connect 127.0.0.1:$PORT" "$LOG"
+hint=$(sed -n 's/^I wasm: try: //p' "$LOG" | head -n 1)
+(echo "zig-hint-$RANDOM-line"; sleep "$STDIN_S") |
+    timeout $((STDIN_S + 7)) bash -c "${hint//build\/certs\//${PORTAL_CERTS:?}/}" > "$WORK/hint" 2>&1
+check "the hint, run as printed (build/certs = this build's): chain verified" grep -q "Verify return code: 0 (ok)" "$WORK/hint"
+check "the hint, run as printed: line echoed" grep -q '^zig-hint-' "$WORK/hint"
 
 t0=$(now_ms)
 sclient "$WORK/s4" "127.0.0.1:$PORT"
