@@ -36,18 +36,33 @@ doc_block() {
         want && /^```/ { if (inside) exit; inside = 1; next }
         inside { print }' "$DOC" | sed -e ':a' -e '/\\$/N; s/\\\n *//; ta'
 }
-# start_app LABEL COMMAND - runs COMMAND (one line of shell) in $TOP in the background, waits
-# for the app's "try:" line; sets APP_PID and APP_ERR.
+# start_app LABEL COMMAND - runs COMMAND (one line of shell; @PORT@ becomes a free port, APP_PORT)
+# in $TOP in the background and waits for the app's "try:" line; sets APP_PID and APP_ERR. A port
+# taken by someone else between free_port and the app's bind (other tests run in parallel) is
+# tried again with another, up to three times.
 start_app() {
     APP_ERR=$WORK/${1//[^A-Za-z0-9]/-}.err
-    (cd "$TOP" && exec bash -c "exec $2") > "${APP_ERR%.err}.out" 2> "$APP_ERR" &
-    APP_PID=$!
-    CLEANUP_PIDS+=("$APP_PID")
-    wait_for_log "$APP_ERR" "try: openssl" 120 && return 0
+    local attempt deadline
+    for attempt in 1 2 3; do
+        APP_PORT=$(free_port)
+        (cd "$TOP" && exec bash -c "exec ${2//@PORT@/$APP_PORT}") > "${APP_ERR%.err}.out" 2> "$APP_ERR" &
+        APP_PID=$!
+        CLEANUP_PIDS+=("$APP_PID")
+        deadline=$((SECONDS + 120))
+        until grep -q "try: openssl" "$APP_ERR" || ! alive "$APP_PID" || [ $SECONDS -ge $deadline ]; do
+            sleep 0.1
+        done
+        grep -q "try: openssl" "$APP_ERR" && return 0
+        kill -9 "$APP_PID" 2> /dev/null
+        wait "$APP_PID" 2> /dev/null
+        grep -q "address in use" "$APP_ERR" || break
+        echo "     $1: port $APP_PORT was taken meanwhile (attempt $attempt), another one"
+    done
     fail "$1: the app did not start: $(tail -n 3 "$APP_ERR")"
-    kill -9 "$APP_PID" 2> /dev/null
     return 1
 }
+# alive PID - running, not a zombie
+alive() { kill -0 "$1" 2> /dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2> /dev/null)" != Z ]; }
 # talk LABEL DIR COMMAND - runs the s_client COMMAND in DIR with two lines on stdin; checks the
 # chain verified and both lines came back upper-cased. The transcript is $WORK/LABEL.s.
 talk() {
@@ -87,13 +102,12 @@ check "the page's clang line builds tls-hello.wasm warnings-clean (rc $rc)" test
 [ $rc -eq 0 ] || cat "$WORK/build.log"
 
 # ---- that build, with the development certificate: run the app's own s_client hint ----
-port=$(free_port)
 run_line=$(doc_block build | grep '^build/portal-host run ')
 check "the page runs it with build/portal-host ($run_line)" test "$run_line" = "build/portal-host run tls-hello.wasm"
-if [ -s "$TOP/tls-hello.wasm" ] && start_app "dev certificate" "\"$PORTAL_HOST\" ${run_line#build/portal-host } -- --port $port"; then
+if [ -s "$TOP/tls-hello.wasm" ] && start_app "dev certificate" "\"$PORTAL_HOST\" ${run_line#build/portal-host } -- --port @PORT@"; then
     hint=$(sed -n 's/.*; try: //p' "$APP_ERR")
     check "the app's hint is the verifying s_client line" \
-        test "$hint" = "openssl s_client -verify_return_error -CAfile build/certs/ca.pem -connect 127.0.0.1:$port"
+        test "$hint" = "openssl s_client -verify_return_error -CAfile build/certs/ca.pem -connect 127.0.0.1:$APP_PORT"
     talk "dev certificate, the app's hint" "$TOP" "$hint"
     check "dev certificate: the server key is the built-in ECDSA P-256 one" grep -q "Server public key is 256 bit" "$TALK_OUT"
     stop_app "dev certificate"
@@ -109,9 +123,8 @@ check "the page's provisioning commands run (rc $?)" test -s "$TOP/card/certs/se
 check "the card holds the RSA certificate, which is not the built-in one" \
     bash -c "cmp -s '$TOP/card/certs/server.pem' '$PORTAL_CERTS/server-rsa.pem' && ! cmp -s '$TOP/card/certs/server.pem' '$PORTAL_CERTS/server-ec.pem'"
 card_run=$(grep '^build/portal-host' <<< "$provision")
-port=$(free_port)
-if start_app "card certificate" "\"$PORTAL_HOST\" ${card_run#build/portal-host } --port $port"; then
-    talk "card certificate, the page's s_client line" "$TOP" "${s_client_line//8444/$port}"
+if start_app "card certificate" "\"$PORTAL_HOST\" ${card_run#build/portal-host } --port @PORT@"; then
+    talk "card certificate, the page's s_client line" "$TOP" "${s_client_line//8444/$APP_PORT}"
     check "card certificate: the server key is the card's RSA-2048 one" grep -q "Server public key is 2048 bit" "$TALK_OUT"
     stop_app "card certificate"
 fi
@@ -139,7 +152,6 @@ check "the page's installed-SDK commands build build/tls-hello.wasm in ~/tls-hel
 installed_run=$(grep 'bin/portal-host run' <<< "$installed")
 installed_run=${installed_run//\$HOME/$HOME}
 check "the page runs it with the installed portal-host" test "${installed_run%% *}" = "$HOME/portal/bin/portal-host"
-port=$(free_port)
 # under valgrind the installed portal-host runs through portal-host-vg (PORTAL_HOST_REAL)
 if [ "$PORTAL_VALGRIND" = 1 ]; then
     installed_cmd="env PORTAL_HOST_REAL=${installed_run%% *} \"$PORTAL_HOST\" ${installed_run#* }"
@@ -148,8 +160,8 @@ else
 fi
 TOP_SAVED=$TOP TOP=$HOME/tls-hello
 if [ -s "$HOME/tls-hello/build/tls-hello.wasm" ] &&
-    start_app "installed SDK" "$installed_cmd -- --port $port"; then
-    talk "installed SDK, s_client in ~/tls-hello" "$HOME/tls-hello" "${s_client_line//8444/$port}"
+    start_app "installed SDK" "$installed_cmd -- --port @PORT@"; then
+    talk "installed SDK, s_client in ~/tls-hello" "$HOME/tls-hello" "${s_client_line//8444/$APP_PORT}"
     stop_app "installed SDK"
 fi
 TOP=$TOP_SAVED
