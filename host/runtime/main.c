@@ -52,7 +52,11 @@ static void usage(FILE *out)
           "\n"
           "exit status: the app's exit code (proc_exit / exit from main), 0 after exitApp or a\n"
           "signal-driven shutdown, 134 when the app trapped, 125 when the module could not be\n"
-          "loaded or started, 2 for usage errors.\n",
+          "loaded or started, 2 for usage errors.\n"
+          "\n"
+          "A busy app (a step or main that does not return) cannot be stopped in the middle: after\n"
+          "the first signal portal-host says what it waits for; a second SIGINT/SIGTERM ends it at\n"
+          "once, without ppShutdown, with exit status 128 + signal (130 for Ctrl-C, 143 for SIGTERM).\n",
           out);
 }
 

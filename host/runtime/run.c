@@ -34,21 +34,59 @@ extern sigjmp_buf wasm_rt_jmp_buf;
 static int signal_pipe[2] = {-1, -1};
 static volatile sig_atomic_t signal_seen;
 
+/* ---- signals while the app is busy ----
+ * The app runs as native code on this thread; a step that never returns cannot be interrupted
+ * safely in the middle (it may be inside a host call holding locks or half-made state). The first
+ * SIGINT/SIGTERM ends every wait inside host calls and asks for a shutdown, which happens when the
+ * app returns to the event loop. So that a busy app does not seem to ignore it, the first signal
+ * arms a BUSY_NOTICE_S alarm: if the app is still (or, in a slow ppShutdown, again) running
+ * then, SIGALRM says which export it is in. A second signal ends portal-host at once with
+ * 128 + signal, without ppShutdown. */
+#define BUSY_NOTICE_S 1
+static const char *volatile app_call_what; /* the export running now, NULL between calls */
+
+/* Async-signal-safe stderr output. */
+static void write_str(const char *s)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    ssize_t ignored = write(2, s, n);
+    (void)ignored;
+}
+
 static void on_signal(int sig)
 {
     int saved = errno;
     if (signal_seen) {
         /* A second signal while the app does not react: leave at once. */
-        static const char msg[] = "portal-host: second signal, exiting\n";
-        ssize_t ignored = write(2, msg, sizeof msg - 1);
-        (void)ignored;
-        _exit(128 + sig);
+        char code[] = "(exit 1xx)\n";
+        int status = 128 + sig; /* 129..192 */
+        code[7] = (char)('0' + status / 10 % 10);
+        code[8] = (char)('0' + status % 10);
+        write_str("portal-host: second signal: stopping the app now, without ppShutdown ");
+        write_str(code);
+        _exit(status);
     }
     signal_seen = sig;
+    alarm(BUSY_NOTICE_S);
     portal_platform_interrupt(); /* waits inside host calls end now */
     char byte = 1;
     ssize_t ignored = write(signal_pipe[1], &byte, 1);
     (void)ignored;
+    errno = saved;
+}
+
+static void on_busy_alarm(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    const char *what = app_call_what;
+    if (what) {
+        write_str("portal-host: shutting down: waiting for the app to return from ");
+        write_str(what);
+        write_str(" (Ctrl-C again to stop it now)\n");
+    }
     errno = saved;
 }
 
@@ -66,6 +104,8 @@ static bool install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_busy_alarm;
+    sigaction(SIGALRM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     portal_platform_set_interrupt_fd(signal_pipe[0]);
     return true;
@@ -74,8 +114,10 @@ static bool install_signals(void)
 static void uninstall_signals(void)
 {
     portal_platform_set_interrupt_fd(PORTAL_FD_INVALID);
+    alarm(0);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGALRM, SIG_DFL);
     for (int i = 0; i < 2; i++) {
         if (signal_pipe[i] >= 0)
             close(signal_pipe[i]);
@@ -268,9 +310,12 @@ static bool call_app(portal_rt *rt, call_fn fn, app_call *call, const char *what
     rt->exiting_by_proc_exit = false;
     int code = sigsetjmp(wasm_rt_jmp_buf, 1);
     if (code == 0) {
+        app_call_what = what;
         fn(call);
+        app_call_what = NULL;
         return true;
     }
+    app_call_what = NULL;
     if (rt->exiting_by_proc_exit)
         return false;
     fprintf(stderr, "portal-host: app trapped in %s: %s\n", what,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_runtime.sh - portal-host itself: running an app, the compile cache, exit codes, every trap
-# kind, unlinked and mistyped imports, refusal of corrupt files, SIGTERM -> ppShutdown.
+# kind, unlinked and mistyped imports, refusal of corrupt files, SIGTERM -> ppShutdown, signals to
+# a busy app (the notice after the first, exit 128 + signal after the second).
 source "$(dirname "$0")/lib.sh"
 HOST=$PORTAL_HOST
 CACHE="$WORK/cache"
@@ -86,6 +87,7 @@ run "$WORK/missing.wasm" > /dev/null 2> "$WORK/bad.err"
 check "missing file: 125 and message" contains "$WORK/bad.err" "cannot open"
 
 # SIGTERM calls ppShutdown, then the host exits cleanly
+not_contains() { ! grep -qF -- "$2" "$1"; }
 "$HOST" run --cache-dir "$CACHE" "$PORTAL_APPS/hello.wasm" -- 1000 > "$WORK/s.out" 2> "$WORK/s.err" &
 pid=$!
 CLEANUP_PIDS+=("$pid")
@@ -95,5 +97,35 @@ wait "$pid"
 rc=$?
 check "SIGTERM: exit 0 after ppShutdown (got $rc)" test $rc -eq 0
 check "SIGTERM: ppShutdown ran" contains "$WORK/s.err" "shutdown after 1 ticks"
+check "SIGTERM, app not busy: no 'waiting for the app' notice" not_contains "$WORK/s.err" "shutting down: waiting"
+
+# A busy app (a step or main that never returns) cannot be stopped in the middle: the first signal
+# must not be ignored silently (after 1 s portal-host says what it waits for), and a second one
+# ends portal-host at once with 128 + signal.
+busy_case() { # traps-mode signal export exit-code
+    local out=$WORK/busy-$1 pid rc
+    "$HOST" run --cache-dir "$CACHE" "$PORTAL_APPS/traps.wasm" -- "$1" > "$out.out" 2> "$out.err" &
+    pid=$!
+    CLEANUP_PIDS+=("$pid")
+    if ! wait_for_log "$out.out" "spinning in" 60; then
+        fail "busy in $3: the app did not start ($(tail -n 2 "$out.err"))"
+        return
+    fi
+    kill -"$2" "$pid"
+    wait_for_log "$out.err" "portal-host: shutting down" 20
+    check "busy in $3, SIG$2: portal-host says it waits for the app" grep -qxF \
+        "portal-host: shutting down: waiting for the app to return from $3 (Ctrl-C again to stop it now)" "$out.err"
+    check "busy in $3, SIG$2: ... and keeps waiting (still running)" kill -0 "$pid"
+    kill -"$2" "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2> /dev/null
+    wait "$pid"
+    rc=$?
+    check "busy in $3: a second SIG$2 ends it at once with exit $4 (rc $rc)" test $rc -eq "$4"
+    check "busy in $3: ... saying so" grep -qxF \
+        "portal-host: second signal: stopping the app now, without ppShutdown (exit $4)" "$out.err"
+}
+busy_case spin-step INT portalMicroTaskStep 130
+busy_case spin TERM _start 143
 
 finish

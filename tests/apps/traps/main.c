@@ -1,7 +1,8 @@
 /* traps - a test app that ends in the trap named by argv[1], to prove portal-host reports each
  * kind and survives: oob, unreachable, stack, shadow-stack, divzero, indirect, lasterr-oob, string-oob,
  * unlinked, mistyped, step-oob (trap inside a microtask), ok (no trap); ctors (no trap: shows
- * constructors ran once although the host called exports several times). */
+ * constructors ran once although the host called exports several times); spin / spin-step (no
+ * trap: never return from main / from a microtask step, for portal-host's busy-app signals). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +67,26 @@ static pp_action step_oob(void *user, int32_t handle, int32_t now_ms)
     return *(volatile int64_t *)(uintptr_t)far_away;
 }
 
+static volatile uint64_t spins;
+
+/* Busy forever without a host call: only a signal can end it. */
+static void spin(const char *where)
+{
+    printf("spinning in %s\n", where);
+    fflush(stdout);
+    for (;;)
+        spins++;
+}
+
+static pp_action step_spin(void *user, int32_t handle, int32_t now_ms)
+{
+    (void)user;
+    (void)handle;
+    (void)now_ms;
+    spin("a step");
+    return pp_done();
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "ok";
@@ -105,6 +126,12 @@ int main(int argc, char **argv)
     if (strcmp(what, "ctors") == 0) {
         printf("main: ctors=%d\n", ctor_runs);
         pp_task_start(0, 0, step_ctors, NULL);
+        return 0;
+    }
+    if (strcmp(what, "spin") == 0)
+        spin("main");
+    if (strcmp(what, "spin-step") == 0) {
+        pp_task_start(0, 0, step_spin, NULL);
         return 0;
     }
     if (strcmp(what, "step-oob") == 0) {
