@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include "../tls/tls.h"
+#include "heap_report.h"
 #include "run.h"
 
 #ifndef PORTAL_VERSION
@@ -43,7 +44,9 @@ static void usage(FILE *out)
           "  --handshake-deadline-ms N   time a client has to finish its handshake (default 10000)\n"
           "  -v, --verbose            report compile/cache times and lifecycle steps, and at\n"
           "                           exit the C heap in use before the app's first host call\n"
-          "                           and after teardown (what the app's handles left behind)\n"
+          "                           and after teardown (what the app's handles left behind;\n"
+          "                           exact: -v runs portal-host with glibc's per-thread cache\n"
+          "                           off, GLIBC_TUNABLES=glibc.malloc.tcache_count=0)\n"
           "  -h, --help               this text\n"
           "  --version                portal-host, app contract and mbedTLS versions\n"
           "\n"
@@ -156,6 +159,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return PORTAL_EXIT_USAGE;
     }
+    if (opts.verbose)
+        portal_heap_report_prepare(argv); /* may run portal-host again: exact heap figures */
     /* A server app may hold thousands of connections: use the hard descriptor limit. */
     struct rlimit lim;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 #include "../fs/fs.h"
 #include "../platform/platform.h"
 #include "../tls/tls.h"
+#include "heap_report.h"
 #include "module.h"
 #include "rt.h"
 
@@ -220,63 +220,6 @@ static void install_fault_handler(portal_rt *rt)
     sigaction(SIGBUS, &sa, NULL);
 }
 
-/* ---- the teardown heap report (-v) ----
- * Teardown must give back everything the app made the host allocate. With -v, portal-host reads
- * how much C heap is in use right after instantiation (before the app's first host call) and
- * right after portal_app_teardown (before the instance and the module are freed), and prints both:
- * the difference is what the app's sockets, sessions, configs and handshakes left behind. A few
- * mallinfo2() calls per run, none in the event loop. Small print: the handle table is allocated
- * before the first reading and freed by teardown, so its size (measured when it is made) is added
- * back; glibc's per-thread cache counts up to 7 freed blocks per size as in use
- * (GLIBC_TUNABLES=glibc.malloc.tcache_count=0 makes the numbers exact); and where malloc is
- * replaced (AddressSanitizer, valgrind) the glibc arena numbers say nothing. */
-#if defined(__SANITIZE_ADDRESS__)
-#define HEAP_REPORT_UNAVAILABLE "built with AddressSanitizer (its allocator replaces glibc's)"
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HEAP_REPORT_UNAVAILABLE "built with AddressSanitizer (its allocator replaces glibc's)"
-#endif
-#endif
-#if !defined(HEAP_REPORT_UNAVAILABLE) &&                                                          \
-    !(defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33)))
-#define HEAP_REPORT_UNAVAILABLE "no mallinfo2() in this C library"
-#endif
-
-static long long heap_in_use(void)
-{
-#ifdef HEAP_REPORT_UNAVAILABLE
-    return -1;
-#else
-    struct mallinfo2 info = mallinfo2();
-    /* arena blocks in use + blocks malloc took straight from mmap (large ones) */
-    return (long long)(info.uordblks + info.hblkhd);
-#endif
-}
-
-static void heap_report(long long before, long long table)
-{
-#ifdef HEAP_REPORT_UNAVAILABLE
-    (void)before;
-    (void)table;
-    fprintf(stderr, "portal-host: teardown: heap report unavailable: %s\n",
-            HEAP_REPORT_UNAVAILABLE);
-#else
-#ifdef RUNNING_ON_VALGRIND
-    if (RUNNING_ON_VALGRIND) {
-        fprintf(stderr, "portal-host: teardown: heap report unavailable: running under valgrind "
-                        "(its allocator replaces glibc's)\n");
-        return;
-    }
-#endif
-    long long after = heap_in_use();
-    fprintf(stderr,
-            "portal-host: teardown: heap in use %lld bytes before the app's first host call, "
-            "%lld after teardown, which also freed the %lld-byte handle table: %lld bytes left "
-            "behind\n",
-            before, after, table, after - before + table);
-#endif
-}
-
 /* ---- calling into the app, catching traps ---- */
 
 typedef struct app_call {
@@ -386,10 +329,10 @@ int portal_run(const portal_run_options *opts)
     char **argv = calloc((size_t)opts->argc + 2, sizeof *argv);
     /* -v heap report: the app context's handle table is allocated before the first reading and
      * freed by teardown; measure it so the report can take it out of the comparison. */
-    long long heap_at_init = opts->verbose ? heap_in_use() : 0;
+    long long heap_at_init = opts->verbose ? portal_heap_in_use() : 0;
     bool app_ok = rt && instance && argv && portal_app_init(&rt->app, &opts->limits) &&
                   portal_fs_attach(&rt->app, opts->sd_dir);
-    long long heap_table = opts->verbose ? heap_in_use() - heap_at_init : 0;
+    long long heap_table = opts->verbose ? portal_heap_in_use() - heap_at_init : 0;
     if (!app_ok || !install_signals()) {
         fprintf(stderr, "portal-host: out of memory\n");
         if (rt) {
@@ -431,7 +374,7 @@ int portal_run(const portal_run_options *opts)
         rt->memory = entry->memory(instance);
         install_fault_handler(rt);
         if (opts->verbose)
-            heap_before = heap_in_use();
+            heap_before = portal_heap_in_use();
         /* Like WAMR, which calls a WASI module's _initialize when instantiating it. */
         if (entry->initialize && !call_app(rt, do_initialize, &call, "_initialize")) {
             status = PORTAL_EXIT_HOST_ERROR;
@@ -493,7 +436,7 @@ int portal_run(const portal_run_options *opts)
     portal_app_teardown(&rt->app);
     portal_fs_detach(&rt->app); /* closes every file and directory the app left open */
     if (instantiated && opts->verbose)
-        heap_report(heap_before, heap_table);
+        portal_heap_report(heap_before, heap_table);
     if (instantiated)
         entry->free_instance(instance);
     uninstall_signals();
