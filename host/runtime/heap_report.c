@@ -41,6 +41,7 @@
 
 #define TCACHE_OFF "glibc.malloc.tcache_count=0"
 
+#ifndef HEAP_REPORT_UNAVAILABLE
 static bool under_valgrind(void)
 {
 #ifdef RUNNING_ON_VALGRIND
@@ -51,7 +52,6 @@ static bool under_valgrind(void)
     return preload && strstr(preload, "vgpreload");
 }
 
-#ifndef HEAP_REPORT_UNAVAILABLE
 /* A freed small block that mallinfo2() still counts as in use went to the per-thread cache. */
 static bool tcache_on(void)
 {
