@@ -19,6 +19,7 @@
 #include "../api/api.h"
 #include "linker.h"
 #include "spawn.h"
+#include "w2c_guard.h"
 #include "wasm_reader.h"
 
 #ifndef PORTAL_WASM2C
@@ -90,15 +91,6 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_s
     }
     *len = n;
     return buf;
-}
-
-static bool write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return false;
-    bool ok = fwrite(data, 1, len, f) == len;
-    return fclose(f) == 0 && ok;
 }
 
 /* ---- cache key ---- */
@@ -378,14 +370,18 @@ static bool compile_module(const uint8_t *wasm, size_t len, const wasm_module_in
     static const char *const files[] = {"app.wasm", "app.c", "app.h", "entry.c", "app.so",
                                         "tool.log"};
     bool ok = false;
-    char *header = NULL;
-    if (!write_file(p_wasm, wasm, len)) {
-        set_err(err, err_size, "cannot write %s", p_wasm);
+    char *header = NULL, why[1024];
+    /* wasm2c gets the module without custom sections, and its output is checked before the
+     * compiler sees it: no module-controlled text may become C (w2c_guard.h). */
+    if (!w2c_write_input(p_wasm, wasm, len, err, err_size))
         goto out;
-    }
     char *w2c_argv[] = {PORTAL_WASM2C, p_wasm, "-n", "app", "-o", p_c, NULL};
     if (!portal_spawn_wait(w2c_argv, p_log)) {
         tool_error(p_log, "invalid module: wasm2c", err, err_size);
+        goto out;
+    }
+    if (!w2c_check_output(p_c, p_h, info, why, sizeof why)) {
+        set_err(err, err_size, "refusing wasm2c's output: %s", why);
         goto out;
     }
     header = slurp_text(p_h);
