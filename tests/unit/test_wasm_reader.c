@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runtime/linker.h"
 #include "runtime/w2c_guard.h"
 #include "runtime/wasm_names.h"
 #include "runtime/wasm_reader.h"
@@ -193,12 +194,55 @@ static void test_strip(void)
     wb_free(&w);
 }
 
+/* The longest names and type the reader accepts, through the text the linker builds from them
+ * (its warning line is a fixed 1024-byte buffer): cut, never overrun. */
+static void test_largest_import(void)
+{
+    char name[WASM_NAME_MAX];
+    memset(name, '.', sizeof name);
+    wbuf w = {0}, s = {0};
+    wb_header(&w);
+    wb_leb(&s, 1);
+    wb_u8(&s, 0x60);
+    wb_leb(&s, WASM_MAX_PARAMS);
+    for (uint32_t i = 0; i < WASM_MAX_PARAMS; i++)
+        wb_u8(&s, 0x7c);
+    wb_leb(&s, WASM_MAX_RESULTS);
+    for (uint32_t i = 0; i < WASM_MAX_RESULTS; i++)
+        wb_u8(&s, 0x7d);
+    wb_section(&w, 1, &s);
+    wb_leb(&s, 2);
+    for (int i = 0; i < 2; i++) {
+        wb_name(&s, name, sizeof name);
+        wb_name(&s, name, sizeof name - (size_t)i);
+        wb_u8(&s, 0);
+        wb_leb(&s, 0);
+    }
+    wb_section(&w, 2, &s);
+    wasm_module_info info;
+    char err[256];
+    CHECK(wasm_reader_parse(w.b, w.n, &info, err, sizeof err));
+    if (info.import_count == 2) {
+        CHECK_EQ_INT(strlen(info.imports[0].module), WASM_NAME_MAX);
+        CHECK_EQ_INT(strlen(info.imports[1].name), WASM_NAME_MAX - 1);
+        CHECK_EQ_INT(strlen(info.imports[0].type), 2001);
+        portal_link_report report;
+        /* no exported memory: refused after the imports were listed as unlinked */
+        CHECK(!portal_link_check(&info, &report, err, sizeof err));
+        CHECK_STR(err, "the module does not export its linear memory as \"memory\"");
+        wasm_module_info_free(&info);
+    }
+    wb_free(&s);
+    wb_free(&w);
+}
+
 int main(void)
 {
     test_type_sizes();
     test_name_alphabet();
     test_printable();
     test_strip();
+    test_largest_import();
     printf("%d passed, %d failed\n", testlib_passed, testlib_failed);
     return testlib_failed ? 1 : 0;
 }
