@@ -93,6 +93,15 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_s
     return buf;
 }
 
+static bool write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return false;
+    bool ok = fwrite(data, 1, len, f) == len;
+    return fclose(f) == 0 && ok;
+}
+
 /* ---- cache key ---- */
 
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
@@ -373,8 +382,16 @@ static bool compile_module(const uint8_t *wasm, size_t len, const wasm_module_in
     char *header = NULL, why[1024];
     /* wasm2c gets the module without custom sections, and its output is checked before the
      * compiler sees it: no module-controlled text may become C (w2c_guard.h). */
-    if (!w2c_write_input(p_wasm, wasm, len, err, err_size))
+    uint8_t *w2c_input = NULL;
+    size_t w2c_len = 0;
+    if (!w2c_strip_custom_sections(wasm, len, &w2c_input, &w2c_len, NULL, err, err_size))
         goto out;
+    bool written = write_file(p_wasm, w2c_input, w2c_len);
+    free(w2c_input);
+    if (!written) {
+        set_err(err, err_size, "cannot write %s", p_wasm);
+        goto out;
+    }
     char *w2c_argv[] = {PORTAL_WASM2C, p_wasm, "-n", "app", "-o", p_c, NULL};
     if (!portal_spawn_wait(w2c_argv, p_log)) {
         tool_error(p_log, "invalid module: wasm2c", err, err_size);

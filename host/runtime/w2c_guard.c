@@ -69,23 +69,6 @@ bool w2c_strip_custom_sections(const uint8_t *wasm, size_t len, uint8_t **out, s
     return true;
 }
 
-bool w2c_write_input(const char *path, const uint8_t *wasm, size_t len, char *err,
-                     size_t err_size)
-{
-    uint8_t *bytes;
-    size_t n;
-    if (!w2c_strip_custom_sections(wasm, len, &bytes, &n, NULL, err, err_size))
-        return false;
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(bytes, 1, n, f) == n;
-    if (f && fclose(f) != 0)
-        ok = false;
-    free(bytes);
-    if (!ok)
-        snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
-    return ok;
-}
-
 /* ---- after wasm2c: the comments that quote module names ---- */
 
 typedef struct quoted {

@@ -17,10 +17,6 @@
 bool w2c_strip_custom_sections(const uint8_t *wasm, size_t len, uint8_t **out, size_t *out_len,
                                unsigned *dropped, char *err, size_t err_size);
 
-/* Writes the wasm2c input for `wasm` (custom sections stripped) to `path`. */
-bool w2c_write_input(const char *path, const uint8_t *wasm, size_t len, char *err,
-                     size_t err_size);
-
 /* Checks wasm2c's output text (`c_text` from the .c file, `h_text` from the header) against the
  * module `info` the reader accepted. */
 bool w2c_check_output_text(const char *c_text, size_t c_len, const char *h_text, size_t h_len,
