@@ -73,33 +73,61 @@ static inline void wb_app_module(wbuf *w, const wb_names *n)
 {
     wbuf s = {0};
     wb_header(w);
-    wb_leb(&s, 1), wb_u8(&s, 0x60), wb_leb(&s, 1), wb_u8(&s, 0x7f), wb_leb(&s, 0);
+    /* type 0: (i32) -> () */
+    wb_leb(&s, 1);
+    wb_u8(&s, 0x60);
+    wb_leb(&s, 1);
+    wb_u8(&s, 0x7f);
+    wb_leb(&s, 0);
     wb_section(w, 1, &s);
-    wb_leb(&s, 1), wb_name(&s, n->module, n->module_len), wb_name(&s, n->field, n->field_len);
-    wb_u8(&s, 0), wb_leb(&s, 0);
+    /* import 0 (function 0): MODULE.FIELD of type 0 */
+    wb_leb(&s, 1);
+    wb_name(&s, n->module, n->module_len);
+    wb_name(&s, n->field, n->field_len);
+    wb_u8(&s, 0);
+    wb_leb(&s, 0);
     wb_section(w, 2, &s);
-    wb_leb(&s, 1), wb_leb(&s, 0);
+    /* function 1 of type 0 */
+    wb_leb(&s, 1);
+    wb_leb(&s, 0);
     wb_section(w, 3, &s);
-    wb_leb(&s, 1), wb_u8(&s, 0), wb_leb(&s, 1);
+    /* memory 0: at least one page */
+    wb_leb(&s, 1);
+    wb_u8(&s, 0);
+    wb_leb(&s, 1);
     wb_section(w, 5, &s);
+    /* exports: memory 0 as "memory", function 1 as EXPORT */
     wb_leb(&s, 2);
-    wb_str(&s, "memory"), wb_u8(&s, 2), wb_leb(&s, 0);
-    wb_name(&s, n->export_name, n->export_len), wb_u8(&s, 0), wb_leb(&s, 1);
+    wb_str(&s, "memory");
+    wb_u8(&s, 2);
+    wb_leb(&s, 0);
+    wb_name(&s, n->export_name, n->export_len);
+    wb_u8(&s, 0);
+    wb_leb(&s, 1);
     wb_section(w, 7, &s);
     /* body: no locals; local.get 0; call 0; end */
-    wb_leb(&s, 1), wb_leb(&s, 6), wb_leb(&s, 0);
+    wb_leb(&s, 1);
+    wb_leb(&s, 6);
+    wb_leb(&s, 0);
     wb_put(&s, "\x20\x00\x10\x00\x0b", 5);
     wb_section(w, 10, &s);
     if (n->no_custom) {
         wb_free(&s);
         return;
     }
-    wb_name(&s, n->custom_name, n->custom_name_len), wb_put(&s, n->custom, n->custom_len);
+    /* custom section CUSTOM_NAME holding CUSTOM */
+    wb_name(&s, n->custom_name, n->custom_name_len);
+    wb_put(&s, n->custom, n->custom_len);
     wb_section(w, 0, &s);
     /* "name" section, subsection 1 (function names): function 1 */
     wbuf sub = {0};
-    wb_leb(&sub, 1), wb_leb(&sub, 1), wb_name(&sub, n->func_name, n->func_name_len);
-    wb_str(&s, "name"), wb_u8(&s, 1), wb_leb(&s, (uint32_t)sub.n), wb_put(&s, sub.b, sub.n);
+    wb_leb(&sub, 1);
+    wb_leb(&sub, 1);
+    wb_name(&sub, n->func_name, n->func_name_len);
+    wb_str(&s, "name");
+    wb_u8(&s, 1);
+    wb_leb(&s, (uint32_t)sub.n);
+    wb_put(&s, sub.b, sub.n);
     wb_section(w, 0, &s);
     wb_free(&sub);
     wb_free(&s);
