@@ -111,6 +111,8 @@ if(PORTAL_FUZZ_WASM_RT_INCLUDE)
 endif()
 
 file(GLOB_RECURSE _fuzz_headers CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/host/*.h)
+# fuzz_wasm2c_names builds its modules with the unit tests' wasm_build.h.
+list(APPEND _fuzz_headers ${CMAKE_SOURCE_DIR}/tests/unit/wasm_build.h)
 set(PORTAL_FUZZ_TARGETS fuzz_wasm_reader fuzz_wasm2c_names fuzz_tls_server fuzz_api fuzz_config)
 set(_fuzz_outputs "")
 foreach(t ${PORTAL_FUZZ_TARGETS})
