@@ -76,7 +76,38 @@ typedef struct quoted {
     const wasm_module_info *info;
     unsigned *export_seen; /* per export: times quoted in this file */
     bool *import_seen;     /* per import: quoted at least once */
+    /* The module's exports and imports sorted by name, so that each comment is looked up in
+     * log time: a module with a million exports must not make this quadratic. */
+    const wasm_export **exports_by_name;
+    const wasm_import **imports_by_name;
 } quoted;
+
+/* Orders a byte string (no NUL inside) against a C string the way strcmp orders C strings. */
+static int compare_text(const char *a, size_t an, const char *b)
+{
+    size_t bn = strlen(b);
+    int r = memcmp(a, b, an < bn ? an : bn);
+    return r ? r : (an > bn) - (an < bn);
+}
+
+static int compare_exports(const void *a, const void *b)
+{
+    return strcmp((*(const wasm_export *const *)a)->name, (*(const wasm_export *const *)b)->name);
+}
+
+static int compare_imports(const void *a, const void *b)
+{
+    const wasm_import *x = *(const wasm_import *const *)a, *y = *(const wasm_import *const *)b;
+    int r = strcmp(x->module, y->module);
+    return r ? r : strcmp(x->name, y->name);
+}
+
+static int compare_import_key(const char *module, size_t module_len, const char *field,
+                              size_t field_len, const wasm_import *im)
+{
+    int r = compare_text(module, module_len, im->module);
+    return r ? r : compare_text(field, field_len, im->name);
+}
 
 /* Reads 'NAME' at *p (before end): true with the name when it is quoted and allow-listed. */
 static bool take_name(const char **p, const char *end, const char **name, size_t *len)
@@ -124,11 +155,18 @@ static bool on_item(void *ctx, const c_item *item, char *err, size_t err_size)
         p += 9;
         if (!take_name(&p, end, &a, &an) || end - p != 1 || *p != ' ')
             return refuse_comment(q, item, "malformed export comment", err, err_size);
-        for (uint32_t i = 0; i < q->info->export_count; i++)
-            if (same(a, an, q->info->exports[i].name)) {
-                q->export_seen[i]++;
-                return true;
-            }
+        size_t lo = 0, hi = q->info->export_count;
+        while (lo < hi) { /* first export whose name is not below the quoted one */
+            size_t mid = lo + (hi - lo) / 2;
+            if (compare_text(a, an, q->exports_by_name[mid]->name) > 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < q->info->export_count && same(a, an, q->exports_by_name[lo]->name)) {
+            q->export_seen[q->exports_by_name[lo] - q->info->exports]++;
+            return true;
+        }
         return refuse_comment(q, item, "export comment naming no export", err, err_size);
     }
     if (item->len > 9 && memcmp(p, " import: ", 9) == 0) {
@@ -136,12 +174,22 @@ static bool on_item(void *ctx, const c_item *item, char *err, size_t err_size)
         if (!take_name(&p, end, &a, &an) || p >= end || *p++ != ' ' ||
             !take_name(&p, end, &b, &bn) || end - p != 1 || *p != ' ')
             return refuse_comment(q, item, "malformed import comment", err, err_size);
+        size_t lo = 0, hi = q->info->import_count;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (compare_import_key(a, an, b, bn, q->imports_by_name[mid]) > 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
         bool found = false;
-        for (uint32_t i = 0; i < q->info->import_count; i++)
-            if (same(a, an, q->info->imports[i].module) && same(b, bn, q->info->imports[i].name)) {
-                q->import_seen[i] = true;
-                found = true;
-            }
+        /* The same import may be declared more than once; wasm2c quotes it once. */
+        for (; lo < q->info->import_count &&
+               compare_import_key(a, an, b, bn, q->imports_by_name[lo]) == 0;
+             lo++) {
+            q->import_seen[q->imports_by_name[lo] - q->info->imports] = true;
+            found = true;
+        }
         return found ? true : refuse_comment(q, item, "import comment naming no import", err,
                                              err_size);
     }
@@ -172,12 +220,19 @@ bool w2c_check_output_text(const char *c_text, size_t c_len, const char *h_text,
 {
     size_t n_ex = info->export_count ? info->export_count : 1;
     size_t n_im = info->import_count ? info->import_count : 1;
-    quoted q = {"app.c", info, calloc(n_ex, sizeof(unsigned)), calloc(n_im, sizeof(bool))};
+    quoted q = {"app.c", info, calloc(n_ex, sizeof(unsigned)), calloc(n_im, sizeof(bool)),
+                calloc(n_ex, sizeof(wasm_export *)), calloc(n_im, sizeof(wasm_import *))};
     bool ok = false;
-    if (!q.export_seen || !q.import_seen) {
+    if (!q.export_seen || !q.import_seen || !q.exports_by_name || !q.imports_by_name) {
         snprintf(err, err_size, "out of memory");
         goto out;
     }
+    for (uint32_t i = 0; i < info->export_count; i++)
+        q.exports_by_name[i] = &info->exports[i];
+    for (uint32_t i = 0; i < info->import_count; i++)
+        q.imports_by_name[i] = &info->imports[i];
+    qsort(q.exports_by_name, info->export_count, sizeof *q.exports_by_name, compare_exports);
+    qsort(q.imports_by_name, info->import_count, sizeof *q.imports_by_name, compare_imports);
     if (!check_file(&q, c_text, c_len, err, err_size))
         goto out;
     memset(q.export_seen, 0, n_ex * sizeof(unsigned));
@@ -194,6 +249,8 @@ bool w2c_check_output_text(const char *c_text, size_t c_len, const char *h_text,
 out:
     free(q.export_seen);
     free(q.import_seen);
+    free(q.exports_by_name);
+    free(q.imports_by_name);
     return ok;
 }
 

@@ -182,11 +182,61 @@ static void test_real_wasm2c(void)
     rmdir(dir);
 }
 
+/* 100,000 exports and imports: every comment is looked up by binary search, not by walking all
+ * of them (that took minutes, a hang for the host). */
+static void test_many_names(void)
+{
+    enum { COUNT = 100000 };
+    wasm_export *exports = calloc(COUNT, sizeof *exports);
+    wasm_import *imports = calloc(COUNT, sizeof *imports);
+    char *names = malloc((size_t)COUNT * 16);
+    wbuf c = {0}, h = {0};
+    if (!exports || !imports || !names) {
+        CHECK(!"out of memory");
+        goto out;
+    }
+    for (int i = 0; i < COUNT; i++) {
+        /* descending order, so that a sort is needed */
+        char *name = names + (size_t)i * 16;
+        snprintf(name, 16, "n%06d", COUNT - i);
+        exports[i] = (wasm_export){name, WASM_EXTERN_FUNC, ":"};
+        imports[i] = (wasm_import){"env", name, WASM_EXTERN_FUNC, ":"};
+        char line[64];
+        int n = snprintf(line, sizeof line, "/* export: '%s' */\n", name);
+        wb_put(&c, line, (size_t)n);
+        wb_put(&h, line, (size_t)n);
+        n = snprintf(line, sizeof line, "/* import: 'env' '%s' */\n", name);
+        wb_put(&h, line, (size_t)n);
+    }
+    wasm_module_info info = {0, NULL, COUNT, imports, COUNT, exports, 0};
+    char err[256];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(w2c_check_output_text((char *)c.b, c.n, (char *)h.b, h.n, &info, err, sizeof err));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    const char *vg = getenv("PORTAL_VALGRIND");
+    double bound = vg && strcmp(vg, "1") == 0 ? 120 : 10;
+    printf("check of %d exports and %d imports: %.3f s (bound %.0f s)\n", COUNT, COUNT, s, bound);
+    CHECK(s < bound);
+    /* one export quoted nowhere is still found out */
+    c.n -= strlen("/* export: 'n000001' */\n");
+    CHECK(!w2c_check_output_text((char *)c.b, c.n, (char *)h.b, h.n, &info, err, sizeof err));
+    CHECK_STR(err, "app.c quotes export n000001 0 times, expected once");
+out:
+    wb_free(&c);
+    wb_free(&h);
+    free(names);
+    free(exports);
+    free(imports);
+}
+
 int main(void)
 {
     test_scan_rules();
     test_shapes();
     test_real_wasm2c();
+    test_many_names();
     printf("%d passed, %d failed\n", testlib_passed, testlib_failed);
     return testlib_failed ? 1 : 0;
 }
