@@ -19,6 +19,7 @@
 #include "../api/api.h"
 #include "linker.h"
 #include "spawn.h"
+#include "w2c_guard.h"
 #include "wasm_reader.h"
 
 #ifndef PORTAL_WASM2C
@@ -379,14 +380,26 @@ static bool compile_module(const uint8_t *wasm, size_t len, const wasm_module_in
     static const char *const files[] = {"app.wasm", "app.c", "app.h", "entry.c", "app.so",
                                         "tool.log"};
     bool ok = false;
-    char *header = NULL;
-    if (!write_file(p_wasm, wasm, len)) {
+    char *header = NULL, why[1024];
+    /* wasm2c gets the module without custom sections, and its output is checked before the
+     * compiler sees it: no module-controlled text may become C (w2c_guard.h). */
+    uint8_t *w2c_input = NULL;
+    size_t w2c_len = 0;
+    if (!w2c_strip_custom_sections(wasm, len, &w2c_input, &w2c_len, NULL, err, err_size))
+        goto out;
+    bool written = write_file(p_wasm, w2c_input, w2c_len);
+    free(w2c_input);
+    if (!written) {
         set_err(err, err_size, "cannot write %s", p_wasm);
         goto out;
     }
     char *w2c_argv[] = {PORTAL_WASM2C, p_wasm, "-n", "app", "-o", p_c, NULL};
     if (!portal_spawn_wait(w2c_argv, p_log)) {
         tool_error(p_log, "invalid module: wasm2c", err, err_size);
+        goto out;
+    }
+    if (!w2c_check_output(p_c, p_h, info, why, sizeof why)) {
+        set_err(err, err_size, "refusing wasm2c's output: %s", why);
         goto out;
     }
     header = slurp_text(p_h);

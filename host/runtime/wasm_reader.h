@@ -1,11 +1,16 @@
 /* wasm_reader.h - reads just enough of a WebAssembly binary to link it: function types, imports
- * and exports. Every length is checked against the buffer; arbitrary bytes never crash it. */
+ * and exports. Every length is checked against the buffer; arbitrary bytes never crash it. Import
+ * and export names must use the alphabet of wasm_names.h (they end up in wasm2c's C output). */
 #ifndef PORTAL_WASM_READER_H
 #define PORTAL_WASM_READER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Largest function type accepted, as in the web embedding's limits. */
+#define WASM_MAX_PARAMS 1000u
+#define WASM_MAX_RESULTS 1000u
 
 enum { WASM_EXTERN_FUNC = 0, WASM_EXTERN_TABLE = 1, WASM_EXTERN_MEMORY = 2, WASM_EXTERN_GLOBAL = 3,
        WASM_EXTERN_TAG = 4 };
