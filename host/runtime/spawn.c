@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +22,7 @@
 /* A 64 MiB module is the largest the host reads; measured on it (docs/security.md): wasm2c and
  * gcc -O2 need minutes and a few GiB. The defaults leave room above that and still stop a tool
  * that never ends or eats the machine. */
-#define DEFAULT_SECONDS 900u
+#define DEFAULT_SECONDS 1200u
 #define DEFAULT_MEMORY_MB 16384u
 #define DEFAULT_FILE_MB 4096u
 
@@ -98,13 +100,25 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A descriptor that becomes readable when `pid` exits (Linux 5.3+), or -1: then the wait polls. */
+static int exit_watch(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
 /* Waits for `pid` until `seconds` have passed; on timeout kills its process group. Every other
  * process left in the group is killed as well, while the leader is still a zombie (so its pid,
  * the group's id, cannot have been reused). Returns the wait status; *timed_out says why. */
 static int wait_bounded(pid_t pid, unsigned seconds, bool *timed_out)
 {
     double deadline = now_s() + seconds;
-    long nap_ns = 1000000;
+    int watch = exit_watch(pid);
+    int nap_ms = 1;
     *timed_out = false;
     for (;;) {
         siginfo_t info;
@@ -114,15 +128,25 @@ static int wait_bounded(pid_t pid, unsigned seconds, bool *timed_out)
             break;
         if (r < 0 && errno != EINTR)
             break;
-        if (now_s() >= deadline) {
+        double left = deadline - now_s();
+        if (left <= 0) {
             *timed_out = true;
             break;
         }
-        struct timespec nap = {0, nap_ns};
-        nanosleep(&nap, NULL);
-        if (nap_ns < 50000000)
-            nap_ns *= 2;
+        int left_ms = left > 3600 ? 3600000 : (int)(left * 1000) + 1;
+        if (watch >= 0) {
+            struct pollfd p = {watch, POLLIN, 0};
+            poll(&p, 1, left_ms < 1000 ? left_ms : 1000); /* returns at the exit */
+        } else {
+            int ms = left_ms < nap_ms ? left_ms : nap_ms;
+            struct timespec nap = {ms / 1000, (long)(ms % 1000) * 1000000};
+            nanosleep(&nap, NULL);
+            if (nap_ms < 50)
+                nap_ms *= 2;
+        }
     }
+    if (watch >= 0)
+        close(watch);
     kill(-pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

@@ -3,10 +3,13 @@
 #include "toolchain.h"
 
 #include <mbedtls/sha256.h>
+#include <limits.h>
 #include <mbedtls/version.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef PORTAL_WASM2C
 #define PORTAL_WASM2C "wasm2c"
@@ -88,6 +91,43 @@ static void hash_header(mbedtls_sha256_context *ctx, const char *dir, const char
     hash_text(ctx, "--end-of-file--");
 }
 
+/* Where `program` is: itself when it names a path, else the first executable in PATH; symbolic
+ * links resolved. false when not found. */
+static bool locate(const char *program, char out[PATH_MAX])
+{
+    if (strchr(program, '/'))
+        return realpath(program, out) != NULL;
+    const char *path = getenv("PATH");
+    char candidate[PATH_MAX];
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if ((size_t)snprintf(candidate, sizeof candidate, "%.*s/%s", (int)n, n ? p : ".",
+                             program) < sizeof candidate &&
+            access(candidate, X_OK) == 0 && realpath(candidate, out))
+            return true;
+        p += n + (end ? 1 : 0);
+    }
+    return false;
+}
+
+/* The installed file behind `program` (path, size, modification time, inode): a rebuild that
+ * kept its version string still changes the fingerprint, without running anything. */
+static void hash_identity(mbedtls_sha256_context *ctx, const char *program)
+{
+    char where[PATH_MAX];
+    struct stat st;
+    if (!locate(program, where) || stat(where, &st) != 0) {
+        hash_text(ctx, "not found");
+        return;
+    }
+    char id[PATH_MAX + 128];
+    snprintf(id, sizeof id, "%s %lld %lld.%09ld %llu:%llu", where, (long long)st.st_size,
+             (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec,
+             (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+    hash_text(ctx, id);
+}
+
 static bool hash_version(mbedtls_sha256_context *ctx, const portal_toolchain *tc,
                          const char *program, char *err, size_t err_size)
 {
@@ -96,6 +136,7 @@ static bool hash_version(mbedtls_sha256_context *ctx, const portal_toolchain *tc
     if (!portal_tool_run(program, argv, &tc->limits, out, sizeof out, err, err_size))
         return false;
     hash_text(ctx, out);
+    hash_identity(ctx, program);
     return true;
 }
 

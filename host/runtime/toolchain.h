@@ -14,9 +14,10 @@ typedef struct portal_toolchain {
     const char *cc;              /* $PORTAL_CC, else the C compiler of the build */
     const char *wasm_rt_include; /* $PORTAL_WASM_RT_INCLUDE, else wasm-rt.h's build-time dir */
     portal_tool_limits limits;   /* for every run of wasm2c and cc */
-    /* SHA-256 over: the wasm2c and cc programs as named above, `wasm2c --version` and
-     * `cc --version` output, both command lines (flags), the include directory and the contents
-     * of its wasm-rt.h and wasm-rt-exceptions.h (or "absent"). */
+    /* SHA-256 over: both command lines (programs as named above, flags, the include directory),
+     * `wasm2c --version` and `cc --version` output, the installed file behind each program
+     * (resolved path, size, mtime, inode), and the contents of wasm-rt.h and
+     * wasm-rt-exceptions.h in the include directory (or "absent"). */
     unsigned char fingerprint[32];
 } portal_toolchain;
 

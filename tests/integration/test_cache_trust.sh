@@ -114,37 +114,53 @@ else
     skip "cached object owned by another user"
 fi
 
-# ---- the key follows the toolchain: wasm2c version, cc identity, wasm-rt.h contents ----
+# ---- the key follows the toolchain: wasm2c and cc (--version output, installed file), wasm-rt.h ----
 REAL_WASM2C=$(command -v wasm2c)
 REAL_CC=$(command -v cc)
 mkdir -p "$WORK/bin"
 # fake_tool NAME REAL VERSION-TEXT [BODY] - a wrapper that reports VERSION-TEXT, then runs BODY
-# (default: the real tool with the same arguments)
+# (default: the real tool with the same arguments); rewritten in place (same inode) when it exists
 fake_tool() {
     printf '#!/usr/bin/env bash\nif [ "$1" = --version ]; then echo "%s"; exit 0; fi\n%s\n' \
         "$3" "${4:-exec $2 \"\$@\"}" > "$WORK/bin/$1"
     chmod 755 "$WORK/bin/$1"
 }
-key_changes() { # label env-assignment...
-    local label=$1; shift
+# key_changes LABEL PREVIOUS-SO ENV-ASSIGNMENT... - with that environment the app is compiled
+# under a key other than PREVIOUS-SO's, and the next run finds it; LAST_SO is the new one
+key_changes() {
+    local label=$1 previous=$2; shift 2
     env "$@" timeout -k 5 180 "$HOST" run -v --cache-dir "$GOOD" "$APP" -- 10 > /dev/null 2> "$WORK/k.err"
-    local rc=$? so
-    so=$(grep -o "$GOOD/[0-9a-f]*\.so" "$WORK/k.err" | head -1)
+    local rc=$?
+    LAST_SO=$(grep -o "$GOOD/[0-9a-f]*\.so" "$WORK/k.err" | head -1)
     check "$label: app runs (exit $rc)" test $rc -eq 0
     check "$label: compiled, not taken from the cache" contains "$WORK/k.err" "compiled in"
-    check "$label: under a new key" test -n "$so" -a "$so" != "$SO"
+    check "$label: under a new key" test -n "$LAST_SO" -a "$LAST_SO" != "$previous"
     env "$@" timeout -k 5 180 "$HOST" run -v --cache-dir "$GOOD" "$APP" -- 10 > /dev/null 2> "$WORK/k2.err"
     check "$label: the same toolchain then loads from the cache" contains "$WORK/k2.err" "loaded from cache"
 }
-fake_tool wasm2c "$REAL_WASM2C" "wasm2c 99.0 (a pretend upgrade)"
-key_changes "another wasm2c version" PORTAL_WASM2C="$WORK/bin/wasm2c"
-fake_tool cc "$REAL_CC" "cc 99.0 (a pretend upgrade)"
-key_changes "another cc" PORTAL_CC="$WORK/bin/cc"
+W2C=$WORK/bin/wasm2c
+fake_tool wasm2c "$REAL_WASM2C" "wasm2c 1.0.32 build A"
+key_changes "wasm2c wrapper" "$SO" PORTAL_WASM2C="$W2C"
+touch -r "$W2C" "$WORK/ref" && before=$(stat -c %s:%i:%y "$W2C")
+fake_tool wasm2c "$REAL_WASM2C" "wasm2c 1.0.32 build B"
+touch -r "$WORK/ref" "$W2C"
+check "wasm2c rewritten with the same size, inode and mtime" test "$(stat -c %s:%i:%y "$W2C")" = "$before"
+key_changes "only wasm2c --version output changed" "$LAST_SO" PORTAL_WASM2C="$W2C"
+touch -d 2001-01-01 "$W2C"
+key_changes "only the wasm2c file's mtime changed (a rebuild, same version)" "$LAST_SO" PORTAL_WASM2C="$W2C"
+CC_W=$WORK/bin/cc
+fake_tool cc "$REAL_CC" "cc 12.2.0 build A"
+key_changes "cc wrapper" "$SO" PORTAL_CC="$CC_W"
+touch -r "$CC_W" "$WORK/ref"
+fake_tool cc "$REAL_CC" "cc 12.2.0 build B"
+touch -r "$WORK/ref" "$CC_W"
+key_changes "only cc --version output changed" "$LAST_SO" PORTAL_CC="$CC_W"
 # the wasm-rt.h the compiler finds (where the build found it, as a rule)
 header=$(printf '#include <wasm-rt.h>\n' | cc -M -x c - 2> /dev/null | tr ' \\' '\n\n' | grep '/wasm-rt\.h$' | head -1)
 mkdir -p "$WORK/inc" && cp "$header" "$WORK/inc/wasm-rt.h"
+key_changes "wasm-rt.h from another directory (cc -I)" "$SO" PORTAL_WASM_RT_INCLUDE="$WORK/inc"
 echo "/* a changed runtime header */" >> "$WORK/inc/wasm-rt.h"
-key_changes "another wasm-rt.h" PORTAL_WASM_RT_INCLUDE="$WORK/inc"
+key_changes "wasm-rt.h contents changed" "$LAST_SO" PORTAL_WASM_RT_INCLUDE="$WORK/inc"
 run --cache-dir "$GOOD" > /dev/null 2> "$WORK/k3.err"
 check "the original toolchain still finds its own entry" contains "$WORK/k3.err" "loaded from cache"
 
