@@ -159,7 +159,11 @@ static bool open_verified(portal_cache *cache, const char *path, char *err, size
             return false;
         }
     }
-    snprintf(cache->dir, sizeof cache->dir, "%s/%s", walked, leaf);
+    if ((size_t)snprintf(cache->dir, sizeof cache->dir, "%s/%s", walked, leaf) >=
+        sizeof cache->dir) {
+        close(fd);
+        return refuse(err, err_size, "cache directory path too long: %s/%s", walked, leaf);
+    }
     cache->dir_fd = open_leaf(fd, leaf, cache->dir, err, err_size);
     close(fd);
     return cache->dir_fd >= 0;
