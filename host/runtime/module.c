@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,6 +499,8 @@ out_report:
 out_info:
     wasm_module_info_free(&info);
     free(wasm);
+    if (!ok && portal_tool_interrupted())
+        raise(portal_tool_interrupted()); /* Ctrl-C or SIGTERM during a compile: now it acts */
     return ok;
 }
 

@@ -100,6 +100,39 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* SIGINT, SIGTERM or SIGHUP while a tool runs: the tool is in its own process group, so the
+ * terminal's Ctrl-C does not reach it; the host kills the group, and the caller re-raises the
+ * signal once it has cleaned up (portal_tool_interrupted). */
+static volatile sig_atomic_t interrupted_by;
+static const int interrupting[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void on_interrupt(int sig)
+{
+    interrupted_by = sig;
+}
+
+static void catch_interrupts(struct sigaction saved[3])
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt; /* no SA_RESTART: the wait returns at once */
+    sigemptyset(&sa.sa_mask);
+    interrupted_by = 0;
+    for (int i = 0; i < 3; i++)
+        sigaction(interrupting[i], &sa, &saved[i]);
+}
+
+static void release_interrupts(const struct sigaction saved[3])
+{
+    for (int i = 0; i < 3; i++)
+        sigaction(interrupting[i], &saved[i], NULL);
+}
+
+int portal_tool_interrupted(void)
+{
+    return interrupted_by;
+}
+
 /* A descriptor that becomes readable when `pid` exits (Linux 5.3+), or -1: then the wait polls. */
 static int exit_watch(pid_t pid)
 {
@@ -111,9 +144,10 @@ static int exit_watch(pid_t pid)
 #endif
 }
 
-/* Waits for `pid` until `seconds` have passed; on timeout kills its process group. Every other
- * process left in the group is killed as well, while the leader is still a zombie (so its pid,
- * the group's id, cannot have been reused). Returns the wait status; *timed_out says why. */
+/* Waits for `pid` until `seconds` have passed or an interrupting signal came; then kills its
+ * process group. Every other process left in the group is killed as well, while the leader is
+ * still a zombie (so its pid, the group's id, cannot have been reused). Returns the wait status
+ * (exit status 255 if it could not be had); *timed_out says whether time ran out. */
 static int wait_bounded(pid_t pid, unsigned seconds, bool *timed_out)
 {
     double deadline = now_s() + seconds;
@@ -126,7 +160,7 @@ static int wait_bounded(pid_t pid, unsigned seconds, bool *timed_out)
         int r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
         if (r == 0 && info.si_pid == pid)
             break;
-        if (r < 0 && errno != EINTR)
+        if ((r < 0 && errno != EINTR) || interrupted_by)
             break;
         double left = deadline - now_s();
         if (left <= 0) {
@@ -148,9 +182,10 @@ static int wait_bounded(pid_t pid, unsigned seconds, bool *timed_out)
     if (watch >= 0)
         close(watch);
     kill(-pid, SIGKILL);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return 255 << 8;
     return status;
 }
 
@@ -221,9 +256,12 @@ bool portal_tool_run(const char *what, char *const argv[], const portal_tool_lim
     fcntl(report[0], F_SETFD, FD_CLOEXEC);
     fcntl(report[1], F_SETFD, FD_CLOEXEC);
     fflush(NULL);
+    struct sigaction saved[3];
+    catch_interrupts(saved);
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
+        release_interrupts(saved);
         close(report[0]);
         close(report[1]);
         fclose(capture);
@@ -240,11 +278,16 @@ bool portal_tool_run(const char *what, char *const argv[], const portal_tool_lim
     close(report[0]);
     bool timed_out;
     int status = wait_bounded(pid, limits->seconds, &timed_out);
+    int interrupt = interrupted_by;
+    release_interrupts(saved);
     char head[4096];
     read_head(capture, head, sizeof head);
     if (out && out_size)
         snprintf(out, out_size, "%s", head);
     fclose(capture);
+    if (interrupt)
+        return fail(err, err_size, "%s was stopped: portal-host got signal %d (%s)", what, interrupt,
+                    strsignal(interrupt));
     if (got == (ssize_t)sizeof exec_errno)
         return fail(err, err_size, "cannot run %s (%s): %s", what, argv[0], strerror(exec_errno));
     if (timed_out)

@@ -25,4 +25,9 @@ void portal_tool_limits_get(portal_tool_limits *limits);
 bool portal_tool_run(const char *what, char *const argv[], const portal_tool_limits *limits,
                      char *out, size_t out_size, char *err, size_t err_size);
 
+/* The signal (SIGINT, SIGTERM, SIGHUP) that stopped the last run, 0 if none. While a tool runs,
+ * these only stop it (it has its own process group, so Ctrl-C does not reach it): the caller
+ * cleans up and then raises the signal again, so it does what it would have done. */
+int portal_tool_interrupted(void);
+
 #endif

@@ -179,6 +179,22 @@ dead() { [ ! -e "/proc/$1/stat" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2> /d
 check "slow wasm2c: its child (sleep, pid ${sleeper:-?}) was killed with the process group" \
     eval '[ -n "$sleeper" ] && dead "$sleeper"'
 [ -n "$sleeper" ] && ! dead "$sleeper" && kill -9 "$sleeper"
+# SIGTERM to portal-host while wasm2c runs: the tool's whole group goes too (the terminal's
+# Ctrl-C would not reach it, it has its own process group), then the signal ends portal-host
+rm -f "$WORK/sleeper.pid"
+PORTAL_WASM2C=$WORK/bin/wasm2c "$HOST" run --cache-dir "$WORK/slow" "$APP" > /dev/null 2> "$WORK/i.err" &
+pid=$!
+CLEANUP_PIDS+=("$pid")
+for _ in $(seq 300); do [ -s "$WORK/sleeper.pid" ] && break; sleep 0.1; done
+sleeper=$(cat "$WORK/sleeper.pid" 2> /dev/null)
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+check "SIGTERM during wasm2c: portal-host ends by the signal (exit $rc, 143 expected)" test $rc -eq 143
+sleep 0.5
+check "SIGTERM during wasm2c: the tool's child (sleep, pid ${sleeper:-?}) was killed too" \
+    eval '[ -n "$sleeper" ] && dead "$sleeper"'
+[ -n "$sleeper" ] && ! dead "$sleeper" && kill -9 "$sleeper"
 
 fake_tool cc "$REAL_CC" "greedy cc" 'printf -v big "%*s" 400000000 ""; echo "allocated ${#big}"'
 PORTAL_CC=$WORK/bin/cc PORTAL_TOOL_MEMORY_MB=100 run --cache-dir "$WORK/greedy" > /dev/null 2> "$WORK/m.err"
