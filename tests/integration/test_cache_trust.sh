@@ -83,6 +83,19 @@ check "writable directory above the cache: refused with 125 (got $rc)" test $rc 
 check "writable directory above the cache: message names it" \
     contains "$WORK/r.err" "refusing the cache below $WORK/open: that directory is writable by other users (mode 0777) and not sticky"
 check "writable directory above the cache: the planted object was not loaded" not_loaded
+if [ -n "$OTHER" ]; then # a directory above the cache that belongs to someone else (mode 755)
+    mkdir -m 755 "$WORK/foreign" && mkdir -m 700 "$WORK/foreign/cache" && plant "$WORK/foreign/cache"
+    chown "$OTHER" "$WORK/foreign"
+    rm -f "$MARKER"
+    run --cache-dir "$WORK/foreign/cache" > /dev/null 2> "$WORK/r.err"
+    rc=$?
+    check "directory above the cache owned by uid $OTHER: refused with 125 (got $rc)" test $rc -eq 125
+    check "directory above the cache owned by uid $OTHER: message names it" \
+        contains "$WORK/r.err" "refusing the cache below $WORK/foreign: that directory is owned by uid $OTHER, neither you (uid $uid) nor root"
+    check "directory above the cache owned by uid $OTHER: the planted object was not loaded" not_loaded
+else
+    skip "directory above the cache owned by another user"
+fi
 
 # ---- untrusted cache entries: never loaded, compiled again and replaced ----
 recompiled_entry() { # label dir expected-reason
