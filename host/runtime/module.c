@@ -362,7 +362,10 @@ static bool compile_module(const uint8_t *wasm, size_t len, const wasm_module_in
     portal_toolchain_wasm2c_argv(tc, p_wasm, p_c, w2c_argv);
     char why[1800];
     if (!portal_tool_run("wasm2c", w2c_argv, &tc->limits, NULL, 0, why, sizeof why)) {
-        set_err(err, err_size, "invalid module: %s", why);
+        /* wasm2c refusing the module is the module's fault; a limit or a missing tool is not */
+        bool refused = strncmp(why, "wasm2c failed", 13) == 0;
+        set_err(err, err_size, "%s%s", refused ? "invalid module: " : "translating the module: ",
+                why);
         goto out;
     }
     header = read_header(dir);
