@@ -32,12 +32,13 @@ typedef struct portal_module {
     const portal_module_entry *entry;
     void *dl;
     bool from_cache;    /* the shared object was already compiled */
+    int so_fd;          /* the checked shared object, open while it is loaded */
     double prepare_ms;  /* time spent checking + compiling or loading */
     char so_path[4096];
 } portal_module;
 
 typedef struct portal_module_options {
-    const char *cache_dir; /* NULL = default (PORTAL_CACHE_DIR, XDG cache, ~/.cache) */
+    const char *cache_dir; /* NULL = default (PORTAL_CACHE_DIR, XDG cache, ~/.cache; see cache.h) */
     bool verbose;
 } portal_module_options;
 
