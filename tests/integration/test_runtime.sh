@@ -31,7 +31,9 @@ check "exitApp leads to ppShutdown" contains "$WORK/h1.err" "shutdown after 5 ti
 ticks=$(grep -o 'tick [0-9]* at [0-9]*' "$WORK/h1.err" | awk '{print $4}')
 first=$(echo "$ticks" | head -1); last=$(echo "$ticks" | tail -1)
 span=$((last - first))
-check "periodic task: 4 periods of 50 ms took ${span} ms (200..400)" test "$span" -ge 195 -a "$span" -le 400
+# Periods are anchored to due times, so a first tick that ran late (valgrind, a loaded machine)
+# shortens the span by that delay: the bound only has to tell periodic ticks from back-to-back ones.
+check "periodic task: 4 periods of 50 ms took ${span} ms (150..400)" test "$span" -ge 150 -a "$span" -le 400
 run -v "$PORTAL_APPS/hello.wasm" -- 50 > /dev/null 2> "$WORK/h2.err"
 check "second run loads from the cache" contains "$WORK/h2.err" "loaded from cache"
 c1=$(grep -o 'compiled in [0-9.]*' "$WORK/h1.err" | awk '{print $3}')
