@@ -152,16 +152,27 @@ static void cache_key(const uint8_t *wasm, size_t len, const portal_toolchain *t
 
 /* ---- reading the wasm2c header ---- */
 
+/* The declaration line after `marker` in `header` (its length in *len), searched from `from`
+ * first and then from the start; NULL when absent. */
+static const char *find_decl(const char *header, const char *from, const char *marker, size_t *len)
+{
+    const char *p = strstr(from, marker);
+    if (!p && from != header)
+        p = strstr(header, marker);
+    if (!p || !(p = strchr(p, '\n')))
+        return NULL;
+    p++;
+    const char *end = strchr(p, '\n');
+    *len = end ? (size_t)(end - p) : strlen(p);
+    return p;
+}
+
 /* The declaration line after `marker` in `header`, copied into out; false when absent. */
 static bool decl_after(const char *header, const char *marker, char *out, size_t size)
 {
-    const char *p = strstr(header, marker);
-    if (!p || !(p = strchr(p, '\n')))
-        return false;
-    p++;
-    const char *end = strchr(p, '\n');
-    size_t n = end ? (size_t)(end - p) : strlen(p);
-    if (n + 1 > size)
+    size_t n;
+    const char *p = find_decl(header, header, marker, &n);
+    if (!p || n + 1 > size)
         return false;
     memcpy(out, p, n);
     out[n] = '\0';
@@ -203,16 +214,33 @@ static void c_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static bool write_stub(FILE *f, const char *header, const wasm_import *im)
+/* Writes a trapping stub for an unlinked import. *cursor is where the previous stub's declaration
+ * ended: wasm2c declares imports in module order, so the stubs of a module with many unlinked
+ * imports are found in one pass over the header, not one pass each. The buffers are sized by the
+ * declaration, which grows with the import's parameters and mangled names. */
+static bool write_stub(FILE *f, const char *header, const char **cursor, const wasm_import *im)
 {
-    char marker[1024], decl[2048], ret[2048], sym[2048], params[2048];
+    char marker[1024];
     snprintf(marker, sizeof marker, "/* import: '%s' '%s' */", im->module, im->name);
-    if (!decl_after(header, marker, decl, sizeof decl) ||
-        !split_decl(decl, ret, sym, params, sizeof ret))
+    size_t n;
+    const char *line = find_decl(header, *cursor, marker, &n);
+    if (!line)
         return false;
+    *cursor = line + n;
+    char *buf = malloc(4 * (n + 1));
+    if (!buf)
+        return false;
+    char *decl = buf, *ret = buf + (n + 1), *sym = buf + 2 * (n + 1), *params = buf + 3 * (n + 1);
+    memcpy(decl, line, n);
+    decl[n] = '\0';
+    if (!split_decl(decl, ret, sym, params, n + 1)) {
+        free(buf);
+        return false;
+    }
     fprintf(f, "__attribute__((visibility(\"hidden\"))) %s%s(", ret, sym);
     int index = 0;
-    for (char *tok = strtok(params, ","); tok; tok = strtok(NULL, ","), index++) {
+    char *save = NULL;
+    for (char *tok = strtok_r(params, ",", &save); tok; tok = strtok_r(NULL, ",", &save), index++) {
         while (*tok == ' ')
             tok++;
         fprintf(f, "%s%s p%d", index ? ", " : "", tok, index);
@@ -222,6 +250,7 @@ static bool write_stub(FILE *f, const char *header, const wasm_import *im)
     fputs(", ", f);
     c_string(f, im->name);
     fputs(");\n}\n", f);
+    free(buf);
     return true;
 }
 
@@ -293,9 +322,10 @@ static bool write_entry(const char *dir, const char *header, const wasm_module_i
         else
             fprintf(f, "ENTRY void portal_entry_%s(void *i) { %s(i); }\n", field, sym);
     }
+    const char *cursor = header;
     for (unsigned i = 0; i < report->unlinked_count; i++) {
         const wasm_import *im = &info->imports[report->unlinked[i]];
-        if (!write_stub(f, header, im)) {
+        if (!write_stub(f, header, &cursor, im)) {
             fclose(f);
             return set_err(err, err_size, "cannot find wasm2c declaration of import %s.%s",
                            im->module, im->name);
