@@ -56,6 +56,7 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_s
     }
     uint8_t *buf = NULL;
     size_t cap = 0, n = 0;
+    int read_errno = 0;
     for (;;) {
         if (n == cap) {
             cap = cap ? cap * 2 : 65536;
@@ -70,10 +71,13 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_s
             }
             buf = grown;
         }
+        errno = 0;
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
-        if (got == 0)
+        if (got == 0) {
+            read_errno = errno;
             break;
+        }
         if (n > MAX_WASM_BYTES) {
             free(buf);
             fclose(f);
@@ -85,7 +89,8 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_s
     fclose(f);
     if (failed) {
         free(buf);
-        set_err(err, err_size, "cannot read %s", path);
+        set_err(err, err_size, "cannot read %s: %s", path,
+                read_errno ? strerror(read_errno) : "read error");
         return NULL;
     }
     *len = n;

@@ -273,6 +273,40 @@ static bool read_memories(reader *r, wasm_module_info *info)
     return true;
 }
 
+static int compare_export_names(const void *a, const void *b)
+{
+    return strcmp((*(const wasm_export *const *)a)->name, (*(const wasm_export *const *)b)->name);
+}
+
+/* Export names must be unique (the spec says so, and wasm2c refuses duplicates with a screenful of
+ * follow-on errors). Sorted, so a module with many exports costs n log n, not n^2. A second
+ * `_start` is the usual way to get here: a C app linked as a WASI command, whose crt1 brings a
+ * `_start` next to the SDK's. */
+static bool check_unique_exports(reader *r, const wasm_module_info *info)
+{
+    uint32_t n = info->export_count;
+    if (n < 2)
+        return true;
+    const wasm_export **sorted = malloc(n * sizeof *sorted);
+    if (!sorted)
+        return fail(r, "out of memory");
+    for (uint32_t i = 0; i < n; i++)
+        sorted[i] = &info->exports[i];
+    qsort(sorted, n, sizeof *sorted, compare_export_names);
+    const char *duplicate = NULL;
+    for (uint32_t i = 1; i < n && !duplicate; i++)
+        if (strcmp(sorted[i - 1]->name, sorted[i]->name) == 0)
+            duplicate = sorted[i]->name;
+    bool ok = true;
+    if (duplicate && strcmp(duplicate, "_start") == 0)
+        ok = fail(r, "export \"_start\" appears twice: the app was linked as a WASI command; build "
+                     "C apps with -mexec-model=reactor (the SDK provides _start)");
+    else if (duplicate)
+        ok = fail(r, "export \"%s\" appears twice", duplicate);
+    free(sorted);
+    return ok;
+}
+
 static bool read_exports(reader *r, wasm_module_info *info, const func_space *fs)
 {
     uint32_t n;
@@ -298,7 +332,7 @@ static bool read_exports(reader *r, wasm_module_info *info, const func_space *fs
             return fail(r, "export %s has unknown kind %u", ex->name, ex->kind);
         }
     }
-    return true;
+    return check_unique_exports(r, info);
 }
 
 bool wasm_reader_parse(const uint8_t *bytes, size_t len, wasm_module_info *info, char *err,

@@ -236,6 +236,15 @@ static void test_largest_import(void)
     wb_free(&w);
 }
 
+/* Export names are unique; "_start" twice (a C app linked as a WASI command) gets the hint. */
+static void test_duplicate_exports(void)
+{
+    char err[512];
+    CHECK(!parse_names("m", 1, "f", 1, "memory", 6, err, sizeof err));
+    CHECK_STR(err, "export \"memory\" appears twice");
+    CHECK(parse_names("m", 1, "f", 1, "_start", 6, err, sizeof err));
+}
+
 int main(void)
 {
     test_type_sizes();
@@ -243,6 +252,7 @@ int main(void)
     test_printable();
     test_strip();
     test_largest_import();
+    test_duplicate_exports();
     printf("%d passed, %d failed\n", testlib_passed, testlib_failed);
     return testlib_failed ? 1 : 0;
 }
