@@ -457,7 +457,6 @@ static bool resolve_entry(portal_module *mod, char *err, size_t err_size)
     if (!size_sym)
         return set_err(err, err_size, "compiled module lacks portal_entry_instance_size");
     memcpy(&size_fn, &size_sym, sizeof size_sym);
-    entry.abi = PORTAL_MODULE_ABI;
     entry.instance_size = size_fn();
     LOOKUP(init_module, true);
     LOOKUP(instantiate, true);

@@ -10,8 +10,9 @@
 
 #define PORTAL_MODULE_ABI 2
 
+/* PORTAL_MODULE_ABI is part of the cache key (module.c), so a cached object always has this
+ * table's shape. */
 typedef struct portal_module_entry {
-    uint32_t abi;
     size_t instance_size;
     void (*init_module)(void);
     void (*instantiate)(void *instance, void *host);

@@ -228,7 +228,6 @@ static bool read_imports(reader *r, wasm_module_info *info, func_space *fs)
         case WASM_EXTERN_MEMORY:
             if (!skip_limits(r))
                 return false;
-            info->memory_count++;
             break;
         case WASM_EXTERN_GLOBAL:
             if (!read_u8(r, &byte) || !read_u8(r, &byte))
@@ -261,7 +260,9 @@ static bool read_functions(reader *r, const wasm_module_info *info, func_space *
     return true;
 }
 
-static bool read_memories(reader *r, wasm_module_info *info)
+/* Memories are only checked for form: portal-host needs none of their facts (the exported
+ * "memory" is found through the exports; wasm2c refuses what it cannot translate). */
+static bool read_memories(reader *r)
 {
     uint32_t n;
     if (!read_u32(r, &n))
@@ -269,7 +270,6 @@ static bool read_memories(reader *r, wasm_module_info *info)
     for (uint32_t i = 0; i < n; i++)
         if (!skip_limits(r))
             return false;
-    info->memory_count += n;
     return true;
 }
 
@@ -372,7 +372,7 @@ bool wasm_reader_parse(const uint8_t *bytes, size_t len, wasm_module_info *info,
         case 1: ok = read_types(&sec, info); break;
         case 2: ok = read_imports(&sec, info, &fs); break;
         case 3: ok = read_functions(&sec, info, &fs); break;
-        case 5: ok = read_memories(&sec, info); break;
+        case 5: ok = read_memories(&sec); break;
         case 7: ok = read_exports(&sec, info, &fs); break;
         default: break;
         }

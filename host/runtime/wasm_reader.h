@@ -35,7 +35,6 @@ typedef struct wasm_module_info {
     wasm_import *imports;
     uint32_t export_count;
     wasm_export *exports;
-    uint32_t memory_count; /* defined + imported */
 } wasm_module_info;
 
 /* Parses `bytes`; on failure returns false with a message in `err`. */

@@ -297,7 +297,7 @@ static void names_mode(const uint8_t *data, size_t size)
     wasm_import imports[1] = {{names[0], names[1], WASM_EXTERN_FUNC, "i:"}};
     wasm_export exports[2] = {{"memory", WASM_EXTERN_MEMORY, NULL},
                               {names[2], WASM_EXTERN_FUNC, "i:"}};
-    wasm_module_info guard_info = {0, NULL, 1, imports, 2, exports, 1};
+    wasm_module_info guard_info = {0, NULL, 1, imports, 2, exports};
     bool passed = w2c_check_output(p_c, p_h, &guard_info, err, sizeof err);
     if (passed != names_ok) {
         fprintf(stderr, "guard said %d for names allowed=%d: %s\n", passed, names_ok, err);

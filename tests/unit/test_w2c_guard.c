@@ -64,7 +64,7 @@ static void test_shapes(void)
 {
     wasm_import imports[] = {{"portal", "millis", 0, ":i"}};
     wasm_export exports[] = {{"memory", 2, NULL}, {"_start", 0, ":"}};
-    wasm_module_info info = {0, NULL, 1, imports, 2, exports, 1};
+    wasm_module_info info = {0, NULL, 1, imports, 2, exports};
     char err[512];
     const char *c_ok = "/* export: 'memory' */\nx;\n/* export: '_start' */\ny;\n// plain\n";
     const char *h_ok = "/* import: 'portal' 'millis' */\n/* export: 'memory' */\n"
@@ -96,7 +96,7 @@ static void test_shapes(void)
      * quoted whole */
     wasm_export evil[] = {{"memory", 2, NULL}, {"a' */ int injected; /* export: 'b", 0, ":"},
                           {"a", 0, ":"}, {"b", 0, ":"}};
-    wasm_module_info evil_info = {0, NULL, 1, imports, 4, evil, 1};
+    wasm_module_info evil_info = {0, NULL, 1, imports, 4, evil};
     const char *c_evil = "/* export: 'memory' */\n/* export: 'a' */ int injected; "
                          "/* export: 'b' */\n/* export: 'a' */\n/* export: 'b' */\n";
     CHECK(!guard(c_evil, h_ok, &evil_info, err, sizeof err));
@@ -141,7 +141,7 @@ static bool guard_real(const char *dir, const char *module, const char *field,
     }
     wasm_import imports[] = {{(char *)module, (char *)field, 0, "i:"}};
     wasm_export exports[] = {{"memory", 2, NULL}, {(char *)export_name, 0, "i:"}};
-    wasm_module_info info = {0, NULL, 1, imports, 2, exports, 1};
+    wasm_module_info info = {0, NULL, 1, imports, 2, exports};
     char c_path[512], h_path[512];
     snprintf(c_path, sizeof c_path, "%s/app.c", dir);
     snprintf(h_path, sizeof h_path, "%s/app.h", dir);
@@ -208,7 +208,7 @@ static void test_many_names(void)
         n = snprintf(line, sizeof line, "/* import: 'env' '%s' */\n", name);
         wb_put(&h, line, (size_t)n);
     }
-    wasm_module_info info = {0, NULL, COUNT, imports, COUNT, exports, 0};
+    wasm_module_info info = {0, NULL, COUNT, imports, COUNT, exports};
     char err[256];
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
