@@ -4,6 +4,7 @@
  * and RSA certificates, buffered plaintext, mutual TLS, resumption, stalled and hostile clients,
  * limits, deadlines, the event-loop hooks, back-pressure without losing bytes, resets, teardown and
  * descriptor counts. Every wait is bounded; clients run under `timeout`. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -158,9 +159,20 @@ static bool child_exited(pid_t pid, int *status_out)
 
 /* ---- raw TCP clients ---- */
 
-static int raw_connect(uint16_t port)
+/* A plain TCP connection to 127.0.0.1:port from the loopback address `source` (any 127.x.y.z
+ * works, so tests can play clients at different addresses), or from the default when NULL. */
+static int raw_connect_from(uint16_t port, const char *source)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in from;
+    memset(&from, 0, sizeof from);
+    from.sin_family = AF_INET;
+    if (fd >= 0 && source &&
+        (inet_pton(AF_INET, source, &from.sin_addr) != 1 ||
+         bind(fd, (struct sockaddr *)&from, sizeof from) != 0)) {
+        close(fd);
+        return -1;
+    }
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
@@ -172,6 +184,11 @@ static int raw_connect(uint16_t port)
         return -1;
     }
     return fd;
+}
+
+static int raw_connect(uint16_t port)
+{
+    return raw_connect_from(port, NULL);
 }
 
 /* Waits up to timeout_ms for the server to end the connection: true on EOF or reset. */
@@ -888,18 +905,20 @@ static void test_limits(void)
     CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     server_stop(&s);
 
-    /* Pending queue of 2 held by stalled clients: once they are old enough, they make room. */
+    /* Pending queue of 2 held by stalled clients (each from its own address, so within its share
+     * of the queue): once they have stalled long enough, they make room. */
     portal_limits_default(&limits);
     limits.max_pending_handshakes = 2;
     CHECK(server_start(&s, &limits));
     cfg = make_config(&s, "server-ec.pem", "server-ec.key", NULL, 0);
-    int stalled[3] = {raw_connect(s.port), raw_connect(s.port), -1};
+    int stalled[3] = {raw_connect_from(s.port, "127.0.0.2"), raw_connect_from(s.port, "127.0.0.3"),
+                      -1};
     portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 50);
     CHECK_EQ_INT(pending_count(&s), 2);
-    stalled[2] = raw_connect(s.port);
+    stalled[2] = raw_connect_from(s.port, "127.0.0.4");
     portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 50);
     CHECK_EQ_INT(pending_count(&s), 2); /* the third waits in the backlog */
-    sleep_ms(PORTAL_TLS_EVICT_AGE_MS + 100);
+    sleep_ms(PORTAL_TLS_STALL_MS + 100);
     char out[PATH_MAX + 32];
     snprintf(out, sizeof out, "%s/evict.out", g_tmp);
     int64_t t0 = now_ms();
