@@ -35,9 +35,11 @@
  *                                                   and check BYTES of the tls_flood pattern and the
  *                                                   server's close
  * Admission modes (tests/integration/test_admission.sh):
- *   tls_client hold HOST PORT HOLD_MS LIMIT_MS      handshake, echo one line, keep the session
- *                                                   HOLD_MS, close; print when the handshake
- *                                                   finished; fail past LIMIT_MS
+ *   tls_client hold-many HOST PORT N HOLD_MS LIMIT_MS  N clients at once (all TCP connections
+ *                                                   made before any ClientHello): handshake, echo
+ *                                                   one line, keep each session HOLD_MS, close;
+ *                                                   print when each handshake finished; fail
+ *                                                   unless all are served within LIMIT_MS
  *   tls_client onebyte HOST PORT N SECONDS [once]   keep N connections that each sent one byte of
  *                                                   a ClientHello and then stall; reopen the ones
  *                                                   the server closes (paced; not with `once`);
@@ -1042,66 +1044,134 @@ static int do_stall_read(const char *host, const char *port, uint64_t total, lon
 
 /* ---- admission modes (tests/integration/test_admission.sh) ---- */
 
-/* A client that keeps its session: connect, handshake and one echoed line within LIMIT_MS, then
- * hold the session HOLD_MS (the server must not close it meanwhile) and close it. */
-static int do_hold(const char *host, const char *port, int hold_ms, int limit_ms)
-{
-    double start = now_s(), deadline = start + limit_ms / 1000.0;
-    const char *stage = "connect";
-    int rc = 1, ret = 0;
-    double handshake_ms = 0;
+/* One of the sessions of hold-many. */
+typedef struct held_session {
     mbedtls_net_context net;
     mbedtls_ssl_context ssl;
-    mbedtls_net_init(&net);
-    mbedtls_ssl_init(&ssl);
-    net.fd = tcp_connect_until(host, port, deadline);
-    if (net.fd < 0)
-        goto out;
-    if ((ret = mbedtls_ssl_setup(&ssl, &conf)) != 0)
-        die("ssl_setup", ret);
-    mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, mbedtls_net_recv, NULL);
-    stage = "handshake";
-    RETRY_UNTIL(ret, mbedtls_ssl_handshake(&ssl), net.fd, deadline);
-    if (ret != 0)
-        goto out;
-    handshake_ms = (now_s() - start) * 1e3;
-    stage = "echo";
+    enum { HELD_HANDSHAKE, HELD_WRITE, HELD_READ, HELD_HOLD, HELD_DONE, HELD_FAILED } phase;
+    size_t got;
+    double handshake_ms, served_ms, hold_until;
+    char why[160];
+} held_session;
+
+static void held_fail(held_session *h, const char *what, int ret, double ms)
+{
+    char text[112] = "";
+    if (ret < 0)
+        mbedtls_strerror(ret, text, sizeof text);
+    snprintf(h->why, sizeof h->why, "failed in %s after %.0f ms%s%s", what, ms, text[0] ? ": " : "",
+             text);
+    h->phase = HELD_FAILED;
+}
+
+/* N clients that arrive at once: all N TCP connections are made before any of them sends its
+ * ClientHello (so the server sees them queued together), then the handshakes run side by side;
+ * each session echoes one line, is held HOLD_MS (the server must not close it meanwhile) and
+ * closed. Prints when each handshake finished; fails unless all are served within LIMIT_MS. */
+static int do_hold_many(const char *host, const char *port, int n, int hold_ms, int limit_ms)
+{
     static const unsigned char line[] = "holding a session\n";
-    unsigned char back[sizeof line];
-    RETRY_UNTIL(ret, mbedtls_ssl_write(&ssl, line, sizeof line - 1), net.fd, deadline);
-    if (ret != (int)sizeof line - 1)
-        goto out;
-    size_t got = 0;
-    while (got < sizeof line - 1) {
-        RETRY_UNTIL(ret, mbedtls_ssl_read(&ssl, back + got, sizeof line - 1 - got), net.fd,
-                    deadline);
-        if (ret <= 0)
-            goto out;
-        got += (size_t)ret;
+    if (n < 1 || n > 64)
+        return 2;
+    held_session *h = calloc((size_t)n, sizeof *h);
+    if (!h)
+        return 1;
+    double start = now_s(), deadline = start + limit_ms / 1000.0;
+    for (int i = 0; i < n; i++) {
+        mbedtls_net_init(&h[i].net);
+        mbedtls_ssl_init(&h[i].ssl);
+        h[i].net.fd = tcp_connect(host, port);
+        if (h[i].net.fd < 0) {
+            fprintf(stderr, "tls_client: cannot connect to %s:%s: %s\n", host, port,
+                    strerror(errno));
+            return 1;
+        }
     }
-    if (memcmp(back, line, got) != 0)
-        goto out;
-    double served_ms = (now_s() - start) * 1e3;
-    stage = "hold";
-    ret = 0;
-    /* Anything from the server during the hold (an alert, close_notify, EOF) ends it early. */
-    if (wait_until(net.fd, POLLIN, now_s() + hold_ms / 1000.0))
-        goto out;
-    printf("hold: handshake after %.1f ms, echoed after %.1f ms, held %d ms\n", handshake_ms,
-           served_ms, hold_ms);
-    rc = served_ms <= limit_ms ? 0 : 1;
-    stage = NULL;
-    mbedtls_ssl_close_notify(&ssl);
-out:
-    if (stage) {
-        char text[160] = "";
-        if (ret < 0)
-            mbedtls_strerror(ret, text, sizeof text);
-        printf("hold: failed in %s after %.0f ms%s%s\n", stage, (now_s() - start) * 1e3,
-               text[0] ? ": " : "", text);
+    for (int i = 0; i < n; i++) {
+        int ret = mbedtls_ssl_setup(&h[i].ssl, &conf);
+        if (ret)
+            die("ssl_setup", ret);
+        mbedtls_ssl_set_bio(&h[i].ssl, &h[i].net, mbedtls_net_send, mbedtls_net_recv, NULL);
+        mbedtls_net_set_nonblock(&h[i].net);
     }
-    mbedtls_net_free(&net);
-    mbedtls_ssl_free(&ssl);
+    int active = n;
+    while (active > 0) {
+        double now = now_s(), ms = (now - start) * 1e3;
+        struct pollfd fds[64];
+        active = 0;
+        for (int i = 0; i < n; i++) {
+            held_session *c = &h[i];
+            fds[i] = (struct pollfd){-1, POLLIN, 0};
+            int ret = 0;
+            if (c->phase < HELD_HOLD && now > deadline)
+                held_fail(c, "time", 0, ms);
+            if (c->phase == HELD_HANDSHAKE) {
+                ret = mbedtls_ssl_handshake(&c->ssl);
+                if (ret == 0) {
+                    c->handshake_ms = ms;
+                    c->phase = HELD_WRITE;
+                } else if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
+                    held_fail(c, "handshake", ret, ms);
+                }
+            }
+            if (c->phase == HELD_WRITE) {
+                ret = mbedtls_ssl_write(&c->ssl, line, sizeof line - 1);
+                if (ret == (int)sizeof line - 1)
+                    c->phase = HELD_READ;
+                else if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE)
+                    held_fail(c, "echo", ret, ms);
+            }
+            if (c->phase == HELD_READ) {
+                unsigned char back[sizeof line];
+                ret = mbedtls_ssl_read(&c->ssl, back, sizeof line - 1 - c->got);
+                if (ret > 0 && memcmp(back, line + c->got, (size_t)ret) == 0) {
+                    c->got += (size_t)ret;
+                    if (c->got == sizeof line - 1) {
+                        c->served_ms = ms;
+                        c->hold_until = now + hold_ms / 1000.0;
+                        c->phase = HELD_HOLD;
+                        ret = 0;
+                    }
+                } else if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
+                    held_fail(c, "echo", ret <= 0 ? ret : 0, ms);
+                }
+            }
+            if (c->phase == HELD_HOLD && now >= c->hold_until) {
+                mbedtls_ssl_close_notify(&c->ssl);
+                c->phase = HELD_DONE;
+            }
+            if (c->phase == HELD_DONE || c->phase == HELD_FAILED)
+                continue;
+            active++;
+            fds[i].fd = c->net.fd;
+            fds[i].events = ret == MBEDTLS_ERR_SSL_WANT_WRITE ? POLLOUT : POLLIN;
+        }
+        if (active == 0)
+            break;
+        if (poll(fds, (nfds_t)n, 10) <= 0)
+            continue;
+        /* Anything from the server during the hold (an alert, close_notify, EOF) ends it early. */
+        for (int i = 0; i < n; i++)
+            if (h[i].phase == HELD_HOLD && fds[i].revents)
+                held_fail(&h[i], "hold (the server closed the session)", 0,
+                          (now_s() - start) * 1e3);
+    }
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (h[i].phase == HELD_DONE)
+            printf("hold-many: connection %d: handshake after %.1f ms, echoed after %.1f ms, "
+                   "held %d ms\n",
+                   i, h[i].handshake_ms, h[i].served_ms, hold_ms);
+        else if (h[i].handshake_ms > 0)
+            printf("hold-many: connection %d: handshake after %.1f ms, then %s\n", i,
+                   h[i].handshake_ms, h[i].why);
+        else
+            printf("hold-many: connection %d: %s\n", i, h[i].why);
+        rc |= h[i].phase != HELD_DONE;
+        mbedtls_net_free(&h[i].net);
+        mbedtls_ssl_free(&h[i].ssl);
+    }
+    free(h);
     return rc;
 }
 
@@ -1212,7 +1282,7 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: tls_client echo|many|silent|dribble|garbage|load|rst-at|silent-many|timed|"
-                        "half-close|notify-then-read|oversize|stall-read|hold|onebyte HOST PORT [...]\n");
+                        "half-close|notify-then-read|oversize|stall-read|hold-many|onebyte HOST PORT [...]\n");
         return 2;
     }
     setup();
@@ -1243,8 +1313,8 @@ int main(int argc, char **argv)
         return do_oversize(host, port, argv[4], strtol(argv[5], NULL, 0));
     if (strcmp(mode, "stall-read") == 0 && argc >= 6)
         return do_stall_read(host, port, strtoull(argv[4], NULL, 10), atol(argv[5]));
-    if (strcmp(mode, "hold") == 0 && argc >= 6)
-        return do_hold(host, port, atoi(argv[4]), atoi(argv[5]));
+    if (strcmp(mode, "hold-many") == 0 && argc >= 7)
+        return do_hold_many(host, port, atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
     if (strcmp(mode, "onebyte") == 0 && argc >= 6)
         return do_onebyte(host, port, atoi(argv[4]), atoi(argv[5]),
                           argc > 6 && strcmp(argv[6], "once") == 0);
