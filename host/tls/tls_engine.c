@@ -442,12 +442,14 @@ static bool tls_pending_can_take(const portal_app *app, int64_t now, int64_t *wa
     return false;
 }
 
-/* One summary line for the new connections closed at once, at most once a second unless `now`. */
+/* Summary lines for the new connections closed at once and the handshakes replaced by their own
+ * address, at most once a second unless `now`. */
 static void tls_log_unheard(portal_app *app, bool now)
 {
     portal_tls_state *state = app->tls;
     int64_t t = portal_platform_now_ms();
-    if ((state->unheard_closed == 0 && state->over_share_closed == 0) ||
+    if ((state->unheard_closed == 0 && state->over_share_closed == 0 &&
+         state->replaced_own == 0) ||
         (!now && t - state->unheard_logged_ms < 1000))
         return;
     if (state->unheard_closed > 0)
@@ -460,8 +462,14 @@ static void tls_log_unheard(portal_app *app, bool now)
                    "TLS: handshake queue full (%d); closed %d new connections from addresses "
                    "already holding their share (%d) of it while more were waiting",
                    state->pending_capacity, state->over_share_closed, tls_peer_share(state));
+    if (state->replaced_own > 0)
+        portal_log(app, PORTAL_LOG_WARN,
+                   "TLS: handshake queue full (%d); %d new connections replaced a stalled or "
+                   "least advanced handshake from their own address",
+                   state->pending_capacity, state->replaced_own);
     state->unheard_closed = 0;
     state->over_share_closed = 0;
+    state->replaced_own = 0;
     state->unheard_logged_ms = t;
 }
 
@@ -500,12 +508,18 @@ static int tls_pending_make_room(portal_tls_state *state, portal_fd fd,
     return tls_pending_victim(state, NULL, false, now);
 }
 
-static void tls_pending_evict(portal_app *app, int victim, int slots, int64_t now)
+/* Drops pending handshake `victim` for a new connection from `peer`. Replacing a handshake of the
+ * same address is only counted (an attacker reconnecting would otherwise write a log line per
+ * connection); dropping someone else's is logged with the reason. */
+static void tls_pending_evict(portal_app *app, int victim, const portal_sockaddr *peer, int slots,
+                              int64_t now)
 {
     portal_tls_state *state = app->tls;
     tls_conn *old = state->pending[victim];
     long long age = (long long)(now - old->accepted_ms);
-    if (old->bytes_in == 0 && age >= PORTAL_TLS_SILENT_EVICT_MS)
+    if (tls_same_peer(&old->peer, peer))
+        state->replaced_own++;
+    else if (old->bytes_in == 0 && age >= PORTAL_TLS_SILENT_EVICT_MS)
         portal_log(app, PORTAL_LOG_WARN,
                    "TLS: handshake queue full (%d); dropping stalled handshake with %s after %lld "
                    "ms (it sent nothing)",
@@ -567,7 +581,7 @@ int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *co
                 }
                 continue;
             }
-            tls_pending_evict(app, victim, slots, now);
+            tls_pending_evict(app, victim, &peer, slots, now);
         }
         portal_platform_set_nodelay(fd);
         tls_conn *conn = tls_conn_create(app, config, fd, &peer);

@@ -151,6 +151,7 @@ typedef struct portal_tls_state {
      * the log gets one summary line a second, not one per tlsAccept call. */
     int unheard_closed;
     int over_share_closed; /* the same for addresses already at their share of the queue */
+    int replaced_own;      /* handshakes replaced by a new connection from the same address */
     int64_t unheard_logged_ms;
 } portal_tls_state;
 

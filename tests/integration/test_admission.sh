@@ -164,8 +164,11 @@ if start_echo "$LOG"; then
         test "$SLOWEST" -lt "$SERVE_MS"
 
     ev=$(grep -c "dropping stalled handshake\|dropping handshake with" "$LOG")
-    over=$(grep -o "closed [0-9]* new connections from addresses" "$LOG" | awk '{n += $2} END {print n + 0}')
-    echo "     host log: $ev handshakes evicted, $over new connections closed at once as over their address's share"
+    sum_of() { grep -o "$1" "$LOG" | awk '{n += $'"$2"'} END {print n + 0}'; }
+    over=$(sum_of "closed [0-9]* new connections from addresses" 2)
+    own=$(sum_of "; [0-9]* new connections replaced" 2)
+    lines=$(grep -c "TLS" "$LOG")
+    echo "     host log: $ev handshakes of other addresses evicted, $own replaced by their own address, $over new connections closed at once as over their address's share; $lines TLS log lines in all"
     check "portal-host still serves a normal client afterwards" \
         timeout -k 5 $((SERVE_MS * 3 / 1000 + 10)) $PEER_ENV "$CLIENT" timed 127.0.0.1 "$PORT" $((SERVE_MS * 3))
     stop_echo "attack"
