@@ -956,6 +956,63 @@ static void test_limits(void)
     server_stop(&s);
 }
 
+/* Admission (docs/spec-socket-tls.md, tlsAccept step 4): a handshake starts only while it can
+ * become a session; and with the queue full, a client from another address takes a handshake of
+ * the address holding more than its share at once. Raw clients that never finish a ClientHello,
+ * so nothing here waits for a handshake. */
+static void test_admission(void)
+{
+    portal_limits limits;
+    portal_limits_default(&limits);
+    limits.max_tls_sessions = 2;
+    server s;
+    CHECK(server_start(&s, &limits));
+    int32_t cfg = make_config(&s, "server-ec.pem", "server-ec.key", NULL, 0);
+    int raw[3] = {raw_connect(s.port), raw_connect(s.port), raw_connect(s.port)};
+    for (int i = 0; i < 5; i++)
+        portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 20);
+    CHECK_EQ_INT(pending_count(&s), 2); /* the third could not become a session: backlog */
+    int wake;
+    CHECK(!tls_engine_accepting(&s.app, &wake)); /* and sockPoll does not report it */
+    for (int i = 0; i < 3; i++)
+        close(raw[i]);
+    server_stop(&s);
+
+    /* A queue of 4 (share 2) held by 127.0.0.2 with connections that sent one byte. */
+    portal_limits_default(&limits);
+    limits.max_pending_handshakes = 4;
+    CHECK(server_start(&s, &limits));
+    cfg = make_config(&s, "server-ec.pem", "server-ec.key", NULL, 0);
+    int hog[4];
+    for (int i = 0; i < 4; i++) {
+        hog[i] = raw_connect_from(s.port, "127.0.0.2");
+        CHECK(hog[i] >= 0 && send(hog[i], "\x16", 1, 0) == 1);
+    }
+    for (int i = 0; i < 10 && pending_count(&s) < 4; i++)
+        portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 20);
+    CHECK_EQ_INT(pending_count(&s), 4);
+    int other = raw_connect_from(s.port, "127.0.0.3");
+    CHECK(other >= 0);
+    /* One call, no waiting: it is taken at once, not after a stall or eviction time. */
+    CHECK_EQ_INT(portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0), -3);
+    CHECK_EQ_INT(pending_count(&s), 4);
+    bool taken = false;
+    for (int i = 0; i < pending_count(&s); i++)
+        taken |= s.app.tls->pending[i]->peer.ip[3] == 3;
+    CHECK(taken);
+    int closed = 0;
+    for (int i = 0; i < 4; i++)
+        closed += raw_sees_close(hog[i], 200);
+    CHECK_EQ_INT(closed, 1);
+    if (taken && closed == 1)
+        printf("  a client from 127.0.0.3 took one of 127.0.0.2's 4 handshakes in a full queue of 4 "
+               "at once\n");
+    for (int i = 0; i < 4; i++)
+        close(hog[i]);
+    close(other);
+    server_stop(&s);
+}
+
 static uint8_t pattern_byte(size_t offset)
 {
     return (uint8_t)(offset * 7u + (offset >> 11));
@@ -1353,6 +1410,7 @@ int main(void)
         {"garbage and resets", test_garbage_and_reset},
         {"event-loop hooks", test_event_loop_hooks},
         {"limits", test_limits},
+        {"admission", test_admission},
         {"back-pressure", test_backpressure},
         {"config free keeps sessions", test_config_free_keeps_sessions},
         {"IPv6", test_ipv6},
