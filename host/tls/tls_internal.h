@@ -188,14 +188,14 @@ int tls_conn_flush_held(tls_conn *conn);
 /* Maps a failed mbedTLS I/O result to the app's error (-3 "closed" for resets, else -2), marks the
  * connection broken, returns the code. */
 int32_t tls_conn_fail(portal_app *app, tls_conn *conn, const char *who, int mbedtls_ret);
+/* Runs the handshake as far as the socket allows (records when it made a step). Returns false
+ * when it failed (logged). */
+bool tls_conn_handshake(portal_app *app, tls_conn *conn);
+/* "a.b.c.d:port" or "[v6]:port" */
+void tls_format_peer(const portal_sockaddr *addr, char *out, size_t size);
+/* Removes entry `index` from the pending queue (the connection itself is left alone). */
+void tls_pending_remove_at(portal_tls_state *state, int index);
 
-/* Accepts waiting TCP connections on `listener_fd` while a handshake could become a session (see
- * PORTAL_TLS_STALL_MS: queue capacity and free session slots), or a pending one may make room
- * (stalled, or from an address over its share), and starts their handshakes; with the queue full,
- * new connections that have sent nothing, or come from an address at its share, while more wait
- * behind them are closed at once. Returns 0, or the errno of a failed accept (e.g. EMFILE). */
-int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
-                          int32_t config_handle, int32_t listener_handle);
 /* Advances every pending handshake once; drops failed and expired ones (logged). */
 void tls_engine_advance_all(portal_app *app);
 /* Removes and returns the oldest finished handshake accepted for (config, listener), or NULL. */
@@ -218,5 +218,21 @@ bool tls_engine_has_ready(portal_app *app, int32_t listener_handle);
 /* Sleeps until the listener (when `listener_fd` is valid and a slot is free) or a pending handshake
  * socket is ready, a handshake deadline passes, or `deadline`. */
 void tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline);
+
+/* ---- tls_admission.c ---- */
+/* Accepts waiting TCP connections on `listener_fd` while a handshake could become a session (see
+ * PORTAL_TLS_STALL_MS: queue capacity and free session slots), or a pending one may make room
+ * (stalled, or from an address over its share), and starts their handshakes; with the queue full,
+ * new connections that have sent nothing, or come from an address at its share, while more wait
+ * behind them are closed at once. Returns 0, or the errno of a failed accept (e.g. EMFILE). */
+int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
+                          int32_t config_handle, int32_t listener_handle);
+/* Whether a client waiting in the backlog could be taken now: a slot is free, a pending handshake
+ * is stalled, or an address holds more than its share. Otherwise *wake_at is when that can change
+ * by time alone (INT64_MAX: not by time; a session closing frees a slot). */
+bool tls_pending_can_take(const portal_app *app, int64_t now, int64_t *wake_at);
+/* The summary lines for new connections closed at once and handshakes replaced by their own
+ * address: at most once a second, or now when `now`. */
+void tls_log_unheard(portal_app *app, bool now);
 
 #endif
