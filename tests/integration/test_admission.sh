@@ -44,11 +44,15 @@ start_echo() { # log host-args...; sets APP_PID and PORT
     "$PORTAL_HOST" run "$ECHO_APP" "$@" -- --port "$PORT" > "$log.out" 2> "$log" &
     APP_PID=$!
     CLEANUP_PIDS+=("$APP_PID")
-    if ! wait_for_log "$log" "try: openssl" "$START_S"; then
-        fail "echo app did not start ($*)"
-        cat "$log"
-        return 1
-    fi
+    local deadline=$((SECONDS + START_S))
+    until grep -qF "try: openssl" "$log" 2> /dev/null; do
+        if ! alive "$APP_PID" || [ $SECONDS -ge $deadline ]; then # e.g. its port was taken
+            fail "echo app did not start ($*)"
+            cat "$log"
+            return 1
+        fi
+        sleep 0.1
+    done
 }
 stop_echo() { # label
     kill -TERM "$APP_PID" 2> /dev/null
