@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../socket/socket.h"
 #include "tls_internal.h"
 
 /* How many handshakes may be pending now. Each one must be able to become a session, so the
@@ -272,7 +273,7 @@ int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *co
                     state->over_share_closed++;
                 } else {
                     char text[64];
-                    tls_format_peer(&peer, text, sizeof text);
+                    portal_sockaddr_format(&peer, text, sizeof text);
                     portal_log(app, PORTAL_LOG_INFO,
                                "TLS: handshake queue full (%d); closed new connection from %s: "
                                "no handshake may be evicted for it",

@@ -13,6 +13,7 @@
 #include <mbedtls/net_sockets.h> /* MBEDTLS_ERR_NET_* codes only; the module itself is unused */
 #include <mbedtls/platform_util.h>
 
+#include "../socket/socket.h"
 #include "tls_internal.h"
 
 /* ---- time ---- */
@@ -66,25 +67,12 @@ static int tls_bio_recv(void *ctx, unsigned char *buf, size_t len)
 
 /* ---- connections ---- */
 
-void tls_format_peer(const portal_sockaddr *addr, char *out, size_t size)
-{
-    const uint8_t *ip = addr->ip;
-    if (addr->family == 6) {
-        snprintf(out, size, "[%x:%x:%x:%x:%x:%x:%x:%x]:%u", ip[0] << 8 | ip[1],
-                 ip[2] << 8 | ip[3], ip[4] << 8 | ip[5], ip[6] << 8 | ip[7], ip[8] << 8 | ip[9],
-                 ip[10] << 8 | ip[11], ip[12] << 8 | ip[13], ip[14] << 8 | ip[15],
-                 (unsigned)addr->port);
-    } else {
-        snprintf(out, size, "%u.%u.%u.%u:%u", ip[0], ip[1], ip[2], ip[3], (unsigned)addr->port);
-    }
-}
-
 tls_conn *tls_conn_create(portal_app *app, tls_config *config, portal_fd fd,
                           const portal_sockaddr *peer)
 {
     tls_conn *conn = calloc(1, sizeof *conn);
     char peer_text[64];
-    tls_format_peer(peer, peer_text, sizeof peer_text);
+    portal_sockaddr_format(peer, peer_text, sizeof peer_text);
     if (!conn) {
         portal_log(app, PORTAL_LOG_ERROR, "TLS: dropping client %s: out of memory", peer_text);
         portal_platform_close(fd);

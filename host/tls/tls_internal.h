@@ -191,8 +191,6 @@ int32_t tls_conn_fail(portal_app *app, tls_conn *conn, const char *who, int mbed
 /* Runs the handshake as far as the socket allows (records when it made a step). Returns false
  * when it failed (logged). */
 bool tls_conn_handshake(portal_app *app, tls_conn *conn);
-/* "a.b.c.d:port" or "[v6]:port" */
-void tls_format_peer(const portal_sockaddr *addr, char *out, size_t size);
 /* Removes entry `index` from the pending queue (the connection itself is left alone). */
 void tls_pending_remove_at(portal_tls_state *state, int index);
 

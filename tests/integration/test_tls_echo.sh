@@ -54,7 +54,7 @@ check "s_client over 127.0.0.1: line echoed" grep -q '^ping-' "$WORK/s4"
 sclient "$WORK/s6" "[::1]:$PORT" -quiet
 check "s_client over ::1: line echoed" grep -q '^ping-' "$WORK/s6"
 check "app logged the IPv4 client" grep -q "client 127.0.0.1:[0-9]* connected (TLSv1.2" "$LOG"
-check "app logged the IPv6 client" grep -q "client \[0:0:0:0:0:0:0:1\]:[0-9]* connected" "$LOG"
+check "app logged the IPv6 client as [::1] (RFC 5952 text)" grep -q "client \[::1\]:[0-9]* connected" "$LOG"
 check "app logged a close" grep -q "closed (peer closed)" "$LOG"
 sclient "$WORK/s12" "127.0.0.1:$PORT" -tls1_1
 check "TLS 1.1 is refused" grep -qiE "alert|no protocols|wrong version|unsupported" "$WORK/s12"
