@@ -246,6 +246,16 @@ static void tls_describe_failure(tls_conn *conn, int ret, char *buf, size_t size
             buf[0] = '\0';
     } else {
         tls_error_text(ret, buf, size);
+#if !defined(MBEDTLS_SSL_PROTO_TLS1_3)
+        /* The usual cause here: a client that offers only TLS 1.3 and its suites. */
+        if (ret == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN || ret == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION) {
+            size_t used = strlen(buf);
+            if (used < size)
+                snprintf(buf + used, size - used,
+                         " (this build speaks TLS 1.2 only: mbedTLS " MBEDTLS_VERSION_STRING
+                         " has no TLS 1.3 server)");
+        }
+#endif
     }
 }
 
@@ -287,6 +297,7 @@ bool tls_conn_handshake(portal_app *app, tls_conn *conn)
                        conn->io_status == PORTAL_IO_CLOSED;
     portal_log(app, client_left ? PORTAL_LOG_INFO : PORTAL_LOG_WARN,
                "TLS handshake with %s failed: %s", conn->peer_text, why);
+    tls_conn_send_failure_alert(conn, ret);
     tls_config_handshake_failed(conn->config, ret);
     conn->state = TLS_CONN_BROKEN;
     return false;

@@ -188,6 +188,10 @@ int tls_conn_flush_held(tls_conn *conn);
 /* Maps a failed mbedTLS I/O result to the app's error (-3 "closed" for resets, else -2), marks the
  * connection broken, returns the code. */
 int32_t tls_conn_fail(portal_app *app, tls_conn *conn, const char *who, int mbedtls_ret);
+/* The fatal alert (MBEDTLS_SSL_ALERT_MSG_*) a handshake that failed with `ret` ends with. */
+int tls_alert_for_failure(const mbedtls_ssl_context *ssl, int ret);
+/* Sends that alert when mbedTLS sent none and the peer is still there (never waits). */
+void tls_conn_send_failure_alert(tls_conn *conn, int ret);
 /* Runs the handshake as far as the socket allows (records when it made a step). Returns false
  * when it failed (logged). */
 bool tls_conn_handshake(portal_app *app, tls_conn *conn);
