@@ -86,13 +86,17 @@ set(PORTAL_FUZZ_DIR ${CMAKE_BINARY_DIR}/fuzz)
 set(PORTAL_FUZZ_FLAGS -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1
     -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
     -Wall -Wextra -Werror -I${CMAKE_SOURCE_DIR}/host -I${MBEDTLS_INCLUDE_DIR} -I${PORTAL_CERT_DIR}
-    -DPORTAL_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+    -DPORTAL_SOURCE_DIR="${CMAKE_SOURCE_DIR}" -DPORTAL_WASM2C="${WASM2C}")
 set(PORTAL_FUZZ_HOST_CORE ${PORTAL_CORE_SOURCES} ${CMAKE_SOURCE_DIR}/host/platform/posix.c)
 set(PORTAL_FUZZ_RT ${CMAKE_SOURCE_DIR}/host/runtime)
 
-set(PORTAL_FUZZ_SOURCES_fuzz_wasm_reader
-    ${PORTAL_FUZZ_RT}/wasm_reader.c ${PORTAL_FUZZ_RT}/linker.c ${CMAKE_SOURCE_DIR}/host/api/api_index.c)
+set(PORTAL_FUZZ_SOURCES_fuzz_wasm_reader ${PORTAL_FUZZ_RT}/wasm_reader.c ${PORTAL_FUZZ_RT}/wasm_names.c
+    ${PORTAL_FUZZ_RT}/linker.c ${CMAKE_SOURCE_DIR}/host/api/api_index.c)
 set(PORTAL_FUZZ_LIBS_fuzz_wasm_reader "")
+# fuzz_wasm2c_names runs the real wasm2c (PORTAL_WASM2C) on the modules it builds.
+set(PORTAL_FUZZ_SOURCES_fuzz_wasm2c_names ${PORTAL_FUZZ_RT}/wasm_reader.c ${PORTAL_FUZZ_RT}/wasm_names.c
+    ${PORTAL_FUZZ_RT}/c_scan.c ${PORTAL_FUZZ_RT}/w2c_guard.c)
+set(PORTAL_FUZZ_LIBS_fuzz_wasm2c_names "")
 set(PORTAL_FUZZ_SOURCES_fuzz_config ${PORTAL_FUZZ_HOST_CORE})
 set(PORTAL_FUZZ_LIBS_fuzz_config ${MBEDTLS_LIBS})
 set(PORTAL_FUZZ_SOURCES_fuzz_tls_server ${PORTAL_FUZZ_HOST_CORE})
@@ -107,7 +111,9 @@ if(PORTAL_FUZZ_WASM_RT_INCLUDE)
 endif()
 
 file(GLOB_RECURSE _fuzz_headers CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/host/*.h)
-set(PORTAL_FUZZ_TARGETS fuzz_wasm_reader fuzz_tls_server fuzz_api fuzz_config)
+# fuzz_wasm2c_names builds its modules with the unit tests' wasm_build.h.
+list(APPEND _fuzz_headers ${CMAKE_SOURCE_DIR}/tests/unit/wasm_build.h)
+set(PORTAL_FUZZ_TARGETS fuzz_wasm_reader fuzz_wasm2c_names fuzz_tls_server fuzz_api fuzz_config)
 set(_fuzz_outputs "")
 foreach(t ${PORTAL_FUZZ_TARGETS})
   set(src ${CMAKE_SOURCE_DIR}/tests/fuzz/${t}.c)

@@ -47,19 +47,6 @@ static struct {
     uint8_t buf[BUF_SIZE];  /* shared receive buffer */
 } srv;
 
-static void format_peer(const pp_sockaddr_any *addr, char *out, size_t size)
-{
-    if (pp_addr_family(addr) == 10) {
-        const uint8_t *ip = addr->v6.ip;
-        snprintf(out, size, "[%x:%x:%x:%x:%x:%x:%x:%x]:%u", ip[0] << 8 | ip[1], ip[2] << 8 | ip[3],
-                 ip[4] << 8 | ip[5], ip[6] << 8 | ip[7], ip[8] << 8 | ip[9], ip[10] << 8 | ip[11],
-                 ip[12] << 8 | ip[13], ip[14] << 8 | ip[15], addr->v6.port);
-    } else {
-        const uint8_t *ip = addr->v4.ip;
-        snprintf(out, size, "%u.%u.%u.%u:%u", ip[0], ip[1], ip[2], ip[3], addr->v4.port);
-    }
-}
-
 static void close_client(client *c, const char *why)
 {
     tlsClose(c->session);
@@ -88,7 +75,7 @@ static void accept_clients(int listener)
             return;
         }
         c->session = s;
-        format_peer(&peer, c->peer, sizeof c->peer);
+        pp_addr_format(&peer, c->peer, sizeof c->peer);
         srv.open++;
         pp_tls_session_info info;
         if (pp_tls_session_info_get(s, &info) > 0)

@@ -1,13 +1,16 @@
 /* module.c - check, translate (wasm2c), compile (cc -shared) and load an app, with a cache of
  * compiled modules keyed by the SHA-256 of the wasm bytes and of everything that shapes the
- * output (host import tables, module ABI, tool paths). */
+ * output (host import tables, module ABI, the toolchain's fingerprint). Where the cache lives and
+ * why it can be trusted is cache.c; which tools run, and how, is toolchain.c and spawn.c. */
 #include "module.h"
 
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,16 +20,13 @@
 #include <unistd.h>
 
 #include "../api/api.h"
+#include "cache.h"
 #include "linker.h"
 #include "spawn.h"
+#include "toolchain.h"
+#include "w2c_guard.h"
 #include "wasm_reader.h"
 
-#ifndef PORTAL_WASM2C
-#define PORTAL_WASM2C "wasm2c"
-#endif
-#ifndef PORTAL_CC
-#define PORTAL_CC "cc"
-#endif
 #define MAX_WASM_BYTES (64u << 20)
 
 static double now_ms(void)
@@ -56,6 +56,7 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_s
     }
     uint8_t *buf = NULL;
     size_t cap = 0, n = 0;
+    int read_errno = 0;
     for (;;) {
         if (n == cap) {
             cap = cap ? cap * 2 : 65536;
@@ -70,10 +71,13 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_s
             }
             buf = grown;
         }
+        errno = 0;
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
-        if (got == 0)
+        if (got == 0) {
+            read_errno = errno;
             break;
+        }
         if (n > MAX_WASM_BYTES) {
             free(buf);
             fclose(f);
@@ -85,16 +89,27 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_s
     fclose(f);
     if (failed) {
         free(buf);
-        set_err(err, err_size, "cannot read %s", path);
+        set_err(err, err_size, "cannot read %s: %s", path,
+                read_errno ? strerror(read_errno) : "read error");
         return NULL;
     }
     *len = n;
     return buf;
 }
 
-static bool write_file(const char *path, const void *data, size_t len)
+/* A new file in the (private, fresh) build directory: never one that already exists. */
+static FILE *create_in(const char *dir, const char *name)
 {
-    FILE *f = fopen(path, "wb");
+    int fd = portal_cache_create_file(dir, name);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
+}
+
+static bool write_new_file(const char *dir, const char *name, const void *data, size_t len)
+{
+    FILE *f = create_in(dir, name);
     if (!f)
         return false;
     bool ok = fwrite(data, 1, len, f) == len;
@@ -118,7 +133,7 @@ static void hash_text(mbedtls_sha256_context *ctx, const char *s)
     SHA256_UPDATE(ctx, (const unsigned char *)s, strlen(s) + 1);
 }
 
-static void cache_key(const uint8_t *wasm, size_t len, char hex[65])
+static void cache_key(const uint8_t *wasm, size_t len, const portal_toolchain *tc, char hex[65])
 {
     mbedtls_sha256_context ctx;
     unsigned char digest[32];
@@ -128,8 +143,7 @@ static void cache_key(const uint8_t *wasm, size_t len, char hex[65])
     char abi[64];
     snprintf(abi, sizeof abi, "portal-module-abi-%d", PORTAL_MODULE_ABI);
     hash_text(&ctx, abi);
-    hash_text(&ctx, PORTAL_WASM2C);
-    hash_text(&ctx, PORTAL_CC);
+    SHA256_UPDATE(&ctx, tc->fingerprint, sizeof tc->fingerprint);
     for (size_t i = 0; i < portal_imports_count; i++) {
         hash_text(&ctx, portal_imports[i].module);
         hash_text(&ctx, portal_imports[i].name);
@@ -141,48 +155,29 @@ static void cache_key(const uint8_t *wasm, size_t len, char hex[65])
         snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 }
 
-static bool make_dirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return false;
-        *p = '/';
-    }
-    return mkdir(buf, 0700) == 0 || errno == EEXIST;
-}
-
-static void default_cache_dir(char *out, size_t size)
-{
-    const char *env = getenv("PORTAL_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    if (env && *env)
-        snprintf(out, size, "%s", env);
-    else if (xdg && *xdg)
-        snprintf(out, size, "%s/portal-host", xdg);
-    else if (home && *home)
-        snprintf(out, size, "%s/.cache/portal-host", home);
-    else
-        snprintf(out, size, "/tmp/portal-host-cache-%d", (int)getuid());
-}
-
 /* ---- reading the wasm2c header ---- */
+
+/* The declaration line after `marker` in `header` (its length in *len), searched from `from`
+ * first and then from the start; NULL when absent. */
+static const char *find_decl(const char *header, const char *from, const char *marker, size_t *len)
+{
+    const char *p = strstr(from, marker);
+    if (!p && from != header)
+        p = strstr(header, marker);
+    if (!p || !(p = strchr(p, '\n')))
+        return NULL;
+    p++;
+    const char *end = strchr(p, '\n');
+    *len = end ? (size_t)(end - p) : strlen(p);
+    return p;
+}
 
 /* The declaration line after `marker` in `header`, copied into out; false when absent. */
 static bool decl_after(const char *header, const char *marker, char *out, size_t size)
 {
-    const char *p = strstr(header, marker);
-    if (!p || !(p = strchr(p, '\n')))
-        return false;
-    p++;
-    const char *end = strchr(p, '\n');
-    size_t n = end ? (size_t)(end - p) : strlen(p);
-    if (n + 1 > size)
+    size_t n;
+    const char *p = find_decl(header, header, marker, &n);
+    if (!p || n + 1 > size)
         return false;
     memcpy(out, p, n);
     out[n] = '\0';
@@ -224,16 +219,33 @@ static void c_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static bool write_stub(FILE *f, const char *header, const wasm_import *im)
+/* Writes a trapping stub for an unlinked import. *cursor is where the previous stub's declaration
+ * ended: wasm2c declares imports in module order, so the stubs of a module with many unlinked
+ * imports are found in one pass over the header, not one pass each. The buffers are sized by the
+ * declaration, which grows with the import's parameters and mangled names. */
+static bool write_stub(FILE *f, const char *header, const char **cursor, const wasm_import *im)
 {
-    char marker[1024], decl[2048], ret[2048], sym[2048], params[2048];
+    char marker[1024];
     snprintf(marker, sizeof marker, "/* import: '%s' '%s' */", im->module, im->name);
-    if (!decl_after(header, marker, decl, sizeof decl) ||
-        !split_decl(decl, ret, sym, params, sizeof ret))
+    size_t n;
+    const char *line = find_decl(header, *cursor, marker, &n);
+    if (!line)
         return false;
+    *cursor = line + n;
+    char *buf = malloc(4 * (n + 1));
+    if (!buf)
+        return false;
+    char *decl = buf, *ret = buf + (n + 1), *sym = buf + 2 * (n + 1), *params = buf + 3 * (n + 1);
+    memcpy(decl, line, n);
+    decl[n] = '\0';
+    if (!split_decl(decl, ret, sym, params, n + 1)) {
+        free(buf);
+        return false;
+    }
     fprintf(f, "__attribute__((visibility(\"hidden\"))) %s%s(", ret, sym);
     int index = 0;
-    for (char *tok = strtok(params, ","); tok; tok = strtok(NULL, ","), index++) {
+    char *save = NULL;
+    for (char *tok = strtok_r(params, ",", &save); tok; tok = strtok_r(NULL, ",", &save), index++) {
         while (*tok == ' ')
             tok++;
         fprintf(f, "%s%s p%d", index ? ", " : "", tok, index);
@@ -243,11 +255,12 @@ static bool write_stub(FILE *f, const char *header, const wasm_import *im)
     fputs(", ", f);
     c_string(f, im->name);
     fputs(");\n}\n", f);
+    free(buf);
     return true;
 }
 
 /* Writes entry.c: the entry points the host looks up, and trapping stubs for unlinked imports. */
-static bool write_entry(const char *path, const char *header, const wasm_module_info *info,
+static bool write_entry(const char *dir, const char *header, const wasm_module_info *info,
                         const portal_link_report *report, char *err, size_t err_size)
 {
     struct {
@@ -271,9 +284,9 @@ static bool write_entry(const char *path, const char *header, const wasm_module_
     for (const char *p = inst; p < inst_end; p++)
         host_args += *p == ',';
 
-    FILE *f = fopen(path, "w");
+    FILE *f = create_in(dir, "entry.c");
     if (!f)
-        return set_err(err, err_size, "cannot write %s: %s", path, strerror(errno));
+        return set_err(err, err_size, "cannot write %s/entry.c: %s", dir, strerror(errno));
     fputs("/* generated by portal-host: entry points and unlinked-import stubs */\n"
           "#include <stddef.h>\n#include \"app.h\"\n"
           "#define ENTRY __attribute__((visibility(\"default\")))\n"
@@ -314,102 +327,117 @@ static bool write_entry(const char *path, const char *header, const wasm_module_
         else
             fprintf(f, "ENTRY void portal_entry_%s(void *i) { %s(i); }\n", field, sym);
     }
+    const char *cursor = header;
     for (unsigned i = 0; i < report->unlinked_count; i++) {
         const wasm_import *im = &info->imports[report->unlinked[i]];
-        if (!write_stub(f, header, im)) {
+        if (!write_stub(f, header, &cursor, im)) {
             fclose(f);
             return set_err(err, err_size, "cannot find wasm2c declaration of import %s.%s",
                            im->module, im->name);
         }
     }
     if (fclose(f) != 0)
-        return set_err(err, err_size, "cannot write %s", path);
+        return set_err(err, err_size, "cannot write %s/entry.c", dir);
     return true;
 }
 
-static char *slurp_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s) {
-        size_t got = fread(s, 1, (size_t)n, f);
-        s[got] = '\0';
-    }
-    fclose(f);
-    return s;
-}
-
-static void remove_tree(const char *dir, const char *const files[], size_t count)
+/* The header wasm2c wrote, read without following a symbolic link. */
+static char *read_header(const char *dir)
 {
     char path[4200];
-    for (size_t i = 0; i < count; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
+    snprintf(path, sizeof path, "%s/app.h", dir);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
     }
-    rmdir(dir);
+    char *s = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (cap - n < 65536) {
+            char *grown = realloc(s, cap = cap ? cap * 2 : 65536);
+            if (!grown)
+                break;
+            s = grown;
+        }
+        size_t got = fread(s + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) {
+            fclose(f);
+            s[n] = '\0';
+            return s;
+        }
+    }
+    fclose(f);
+    free(s);
+    return NULL;
 }
 
-/* Tool output (first lines) for an error message. */
-static void tool_error(const char *log_path, const char *what, char *err, size_t err_size)
-{
-    char *log = slurp_text(log_path);
-    set_err(err, err_size, "%s failed: %.1500s", what, log && *log ? log : "(no output)");
-    free(log);
-}
-
+/* Translates and compiles the module in a fresh build directory, then publishes the shared
+ * object into the cache as `so_name`. */
 static bool compile_module(const uint8_t *wasm, size_t len, const wasm_module_info *info,
-                           const portal_link_report *report, const char *cache_dir,
-                           const char *key, const char *so_path, char *err, size_t err_size)
+                           const portal_link_report *report, const portal_toolchain *tc,
+                           const portal_cache *cache, const char *so_name, char *err,
+                           size_t err_size)
 {
-    char dir[4096], p_wasm[4200], p_c[4200], p_h[4200], p_entry[4200], p_so[4200], p_log[4200];
-    snprintf(dir, sizeof dir, "%s/build-%.16s-%d", cache_dir, key, (int)getpid());
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return set_err(err, err_size, "cannot create %s: %s", dir, strerror(errno));
+    char dir[4096], p_wasm[4200], p_c[4200], p_so[4200];
+    if (!portal_cache_make_build_dir(cache, dir, sizeof dir, err, err_size))
+        return false;
     snprintf(p_wasm, sizeof p_wasm, "%s/app.wasm", dir);
     snprintf(p_c, sizeof p_c, "%s/app.c", dir);
-    snprintf(p_h, sizeof p_h, "%s/app.h", dir);
-    snprintf(p_entry, sizeof p_entry, "%s/entry.c", dir);
     snprintf(p_so, sizeof p_so, "%s/app.so", dir);
-    snprintf(p_log, sizeof p_log, "%s/tool.log", dir);
-    static const char *const files[] = {"app.wasm", "app.c", "app.h", "entry.c", "app.so",
-                                        "tool.log"};
+    char p_entry[4200];
+    snprintf(p_entry, sizeof p_entry, "%s/entry.c", dir);
     bool ok = false;
     char *header = NULL;
-    if (!write_file(p_wasm, wasm, len)) {
-        set_err(err, err_size, "cannot write %s", p_wasm);
+    /* wasm2c gets the module without custom sections, and its output is checked before the
+     * compiler sees it: no module-controlled text may become C (w2c_guard.h). */
+    uint8_t *w2c_input = NULL;
+    size_t w2c_len = 0;
+    if (!w2c_strip_custom_sections(wasm, len, &w2c_input, &w2c_len, NULL, err, err_size))
+        goto out;
+    bool written = write_new_file(dir, "app.wasm", w2c_input, w2c_len);
+    int write_errno = errno;
+    free(w2c_input);
+    if (!written) {
+        set_err(err, err_size, "cannot write %s: %s", p_wasm, strerror(write_errno));
         goto out;
     }
-    char *w2c_argv[] = {PORTAL_WASM2C, p_wasm, "-n", "app", "-o", p_c, NULL};
-    if (!portal_spawn_wait(w2c_argv, p_log)) {
-        tool_error(p_log, "invalid module: wasm2c", err, err_size);
+    char *w2c_argv[PORTAL_WASM2C_ARGC];
+    portal_toolchain_wasm2c_argv(tc, p_wasm, p_c, w2c_argv);
+    char why[1800];
+    if (!portal_tool_run("wasm2c", w2c_argv, &tc->limits, NULL, 0, why, sizeof why)) {
+        /* wasm2c refusing the module is the module's fault; a limit or a missing tool is not */
+        bool refused = strncmp(why, "wasm2c failed", 13) == 0;
+        set_err(err, err_size, "%s%s", refused ? "invalid module: " : "translating the module: ",
+                why);
         goto out;
     }
-    header = slurp_text(p_h);
+    char p_h[4200];
+    snprintf(p_h, sizeof p_h, "%s/app.h", dir);
+    if (!w2c_check_output(p_c, p_h, info, why, sizeof why)) {
+        set_err(err, err_size, "refusing wasm2c's output: %s", why);
+        goto out;
+    }
+    header = read_header(dir);
     if (!header) {
         set_err(err, err_size, "wasm2c wrote no header");
         goto out;
     }
-    if (!write_entry(p_entry, header, info, report, err, err_size))
+    if (!write_entry(dir, header, info, report, err, err_size))
         goto out;
-    char *cc_argv[] = {PORTAL_CC, "-shared", "-fPIC", "-O2", "-fvisibility=hidden", "-w",
-                       "-fno-strict-aliasing", "-o", p_so, p_c, p_entry, NULL};
-    if (!portal_spawn_wait(cc_argv, p_log)) {
-        tool_error(p_log, "compiling the module", err, err_size);
-        goto out;
-    }
-    if (rename(p_so, so_path) != 0) {
-        set_err(err, err_size, "cannot store %s: %s", so_path, strerror(errno));
+    char *cc_argv[PORTAL_CC_ARGC];
+    portal_toolchain_cc_argv(tc, p_c, p_entry, p_so, cc_argv);
+    if (!portal_tool_run("cc", cc_argv, &tc->limits, NULL, 0, why, sizeof why)) {
+        set_err(err, err_size, "compiling the module: %s", why);
         goto out;
     }
-    ok = true;
+    ok = portal_cache_publish(cache, dir, "app.so", so_name, err, err_size);
 out:
     free(header);
-    remove_tree(dir, files, sizeof files / sizeof files[0]);
+    portal_cache_remove_build_dir(dir);
     return ok;
 }
 
@@ -429,7 +457,6 @@ static bool resolve_entry(portal_module *mod, char *err, size_t err_size)
     if (!size_sym)
         return set_err(err, err_size, "compiled module lacks portal_entry_instance_size");
     memcpy(&size_fn, &size_sym, sizeof size_sym);
-    entry.abi = PORTAL_MODULE_ABI;
     entry.instance_size = size_fn();
     LOOKUP(init_module, true);
     LOOKUP(instantiate, true);
@@ -452,6 +479,7 @@ bool portal_module_load(const char *wasm_path, const portal_module_options *opts
 {
     double t0 = now_ms();
     memset(mod, 0, sizeof *mod);
+    mod->so_fd = -1;
     size_t len = 0;
     uint8_t *wasm = read_file(wasm_path, &len, err, err_size);
     if (!wasm)
@@ -471,41 +499,64 @@ bool portal_module_load(const char *wasm_path, const portal_module_options *opts
     if (report.warning)
         fprintf(stderr, "portal-host: %s\n", report.warning);
 
-    char cache_dir[3000], key[65];
-    if (opts && opts->cache_dir)
-        snprintf(cache_dir, sizeof cache_dir, "%s", opts->cache_dir);
-    else
-        default_cache_dir(cache_dir, sizeof cache_dir);
-    if (!make_dirs(cache_dir)) {
-        set_err(err, err_size, "cannot create cache directory %s: %s", cache_dir, strerror(errno));
+    const portal_toolchain *tc = portal_toolchain_get(err, err_size);
+    if (!tc)
         goto out_report;
-    }
-    cache_key(wasm, len, key);
-    snprintf(mod->so_path, sizeof mod->so_path, "%s/%s.so", cache_dir, key);
-    mod->from_cache = access(mod->so_path, R_OK) == 0;
+    portal_cache cache;
+    if (!portal_cache_open(&cache, opts ? opts->cache_dir : NULL, err, err_size))
+        goto out_report;
+    char key[65], so_name[80];
+    cache_key(wasm, len, tc, key);
+    snprintf(so_name, sizeof so_name, "%s.so", key);
+    snprintf(mod->so_path, sizeof mod->so_path, "%s/%s", cache.dir, so_name);
+    mod->so_fd = portal_cache_open_entry(&cache, so_name, why, sizeof why);
+    mod->from_cache = mod->so_fd >= 0;
+    if (!mod->from_cache && why[0])
+        fprintf(stderr, "portal-host: not using the cached %s: %s; compiling it again\n",
+                mod->so_path, why);
     if (!mod->from_cache &&
-        !compile_module(wasm, len, &info, &report, cache_dir, key, mod->so_path, err, err_size))
-        goto out_report;
-    mod->dl = dlopen(mod->so_path, RTLD_NOW | RTLD_LOCAL);
-    if (!mod->dl) {
-        set_err(err, err_size, "cannot load compiled module %s: %s", mod->so_path, dlerror());
-        goto out_report;
+        compile_module(wasm, len, &info, &report, tc, &cache, so_name, err, err_size)) {
+        mod->so_fd = portal_cache_open_entry(&cache, so_name, why, sizeof why);
+        if (mod->so_fd < 0)
+            set_err(err, err_size, "cannot use the module just compiled, %s: %s", mod->so_path,
+                    why[0] ? why : "it is gone");
     }
+    if (mod->so_fd >= 0) {
+        /* Load the very file that was checked: through its descriptor, not its name. The
+         * descriptor stays open while the module is loaded, so no other module gets its
+         * /proc name (the dynamic loader reuses a loaded object of the same name). */
+        char fd_path[64];
+        snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", mod->so_fd);
+        mod->dl = dlopen(fd_path, RTLD_NOW | RTLD_LOCAL);
+        if (!mod->dl)
+            set_err(err, err_size, "cannot load compiled module %s: %s", mod->so_path,
+                    dlerror());
+    }
+    portal_cache_close(&cache);
+    if (!mod->dl)
+        goto out_fd;
     if (!resolve_entry(mod, err, err_size)) {
         dlclose(mod->dl);
         mod->dl = NULL;
-        goto out_report;
+        goto out_fd;
     }
     mod->prepare_ms = now_ms() - t0;
     if (opts && opts->verbose)
         fprintf(stderr, "portal-host: module %s %s in %.1f ms (%s)\n", wasm_path,
                 mod->from_cache ? "loaded from cache" : "compiled", mod->prepare_ms, mod->so_path);
     ok = true;
+out_fd:
+    if (!ok && mod->so_fd >= 0) {
+        close(mod->so_fd);
+        mod->so_fd = -1;
+    }
 out_report:
     portal_link_report_free(&report);
 out_info:
     wasm_module_info_free(&info);
     free(wasm);
+    if (!ok && portal_tool_interrupted())
+        raise(portal_tool_interrupted()); /* Ctrl-C or SIGTERM during a compile: now it acts */
     return ok;
 }
 
@@ -513,6 +564,9 @@ void portal_module_unload(portal_module *mod)
 {
     if (mod->dl)
         dlclose(mod->dl);
+    if (mod->so_fd >= 0)
+        close(mod->so_fd);
+    mod->so_fd = -1;
     mod->dl = NULL;
     mod->entry = NULL;
 }

@@ -10,8 +10,9 @@
 
 #define PORTAL_MODULE_ABI 2
 
+/* PORTAL_MODULE_ABI is part of the cache key (module.c), so a cached object always has this
+ * table's shape. */
 typedef struct portal_module_entry {
-    uint32_t abi;
     size_t instance_size;
     void (*init_module)(void);
     void (*instantiate)(void *instance, void *host);
@@ -32,12 +33,13 @@ typedef struct portal_module {
     const portal_module_entry *entry;
     void *dl;
     bool from_cache;    /* the shared object was already compiled */
+    int so_fd;          /* the checked shared object, open while it is loaded */
     double prepare_ms;  /* time spent checking + compiling or loading */
     char so_path[4096];
 } portal_module;
 
 typedef struct portal_module_options {
-    const char *cache_dir; /* NULL = default (PORTAL_CACHE_DIR, XDG cache, ~/.cache) */
+    const char *cache_dir; /* NULL = default (PORTAL_CACHE_DIR, XDG cache, ~/.cache; see cache.h) */
     bool verbose;
 } portal_module_options;
 

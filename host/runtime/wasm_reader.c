@@ -1,6 +1,8 @@
 /* wasm_reader.c - bounded reader for the type, import, function and export sections. */
 #include "wasm_reader.h"
 
+#include "wasm_names.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +63,9 @@ static bool skip(reader *r, uint32_t n)
     return true;
 }
 
-static char *read_name(reader *r)
+/* A name wasm2c will copy into the generated C: refused unless it is made of the alphabet in
+ * wasm_names.h. `kind`, `index` and `part` say which name it is in the message. */
+static char *read_name(reader *r, const char *kind, uint32_t index, const char *part)
 {
     uint32_t n;
     if (!read_u32(r, &n))
@@ -69,8 +73,11 @@ static char *read_name(reader *r)
     const uint8_t *start = r->p;
     if (!skip(r, n))
         return NULL;
-    if (memchr(start, 0, n)) {
-        fail(r, "name contains a NUL byte");
+    if (!wasm_name_ok(start, n)) {
+        char shown[WASM_NAME_PRINT_SIZE];
+        wasm_name_printable(start, n, shown, sizeof shown);
+        fail(r, "%s %u %s %s (%u bytes) is not allowed: names must be 1 to %d bytes of %s", kind,
+             index, part, shown, n, WASM_NAME_MAX, WASM_NAME_ALPHABET);
         return NULL;
     }
     char *s = malloc((size_t)n + 1);
@@ -97,12 +104,16 @@ static char valtype_char(uint8_t t)
     }
 }
 
-/* Appends the vector of value types to `out` at *len. */
-static bool read_valtypes(reader *r, char *out, size_t cap, size_t *len)
+/* Appends the vector of value types (at most `max` of them) to `out` at *len. The caller sizes
+ * `out` for max entries at *len plus what it appends after them. */
+static bool read_valtypes(reader *r, uint32_t type_index, const char *what, uint32_t max,
+                          char *out, size_t *len)
 {
     uint32_t n;
     if (!read_u32(r, &n))
         return false;
+    if (n > max)
+        return fail(r, "type %u has %u %s, at most %u are supported", type_index, n, what, max);
     for (uint32_t i = 0; i < n; i++) {
         uint8_t t;
         if (!read_u8(r, &t))
@@ -110,8 +121,6 @@ static bool read_valtypes(reader *r, char *out, size_t cap, size_t *len)
         char c = valtype_char(t);
         if (!c)
             return fail(r, "unknown value type 0x%02x", t);
-        if (*len + 2 > cap)
-            return fail(r, "function type too long");
         out[(*len)++] = c;
     }
     return true;
@@ -133,12 +142,13 @@ static bool read_types(reader *r, wasm_module_info *info)
             return false;
         if (form != 0x60)
             return fail(r, "type %u is not a function type", i);
-        char buf[1024];
+        /* "params:results" and its NUL. */
+        char buf[WASM_MAX_PARAMS + 1 + WASM_MAX_RESULTS + 1];
         size_t len = 0;
-        if (!read_valtypes(r, buf, sizeof buf, &len))
+        if (!read_valtypes(r, i, "params", WASM_MAX_PARAMS, buf, &len))
             return false;
         buf[len++] = ':';
-        if (!read_valtypes(r, buf, sizeof buf, &len))
+        if (!read_valtypes(r, i, "results", WASM_MAX_RESULTS, buf, &len))
             return false;
         buf[len] = '\0';
         info->types[i] = strdup(buf);
@@ -197,10 +207,10 @@ static bool read_imports(reader *r, wasm_module_info *info, func_space *fs)
     for (uint32_t i = 0; i < n; i++) {
         wasm_import *im = &info->imports[i];
         info->import_count = i + 1;
-        im->module = read_name(r);
+        im->module = read_name(r, "import", i, "module name");
         if (!im->module)
             return false;
-        im->name = read_name(r);
+        im->name = read_name(r, "import", i, "field name");
         if (!im->name || !read_u8(r, &im->kind))
             return false;
         uint32_t index;
@@ -218,7 +228,6 @@ static bool read_imports(reader *r, wasm_module_info *info, func_space *fs)
         case WASM_EXTERN_MEMORY:
             if (!skip_limits(r))
                 return false;
-            info->memory_count++;
             break;
         case WASM_EXTERN_GLOBAL:
             if (!read_u8(r, &byte) || !read_u8(r, &byte))
@@ -251,7 +260,9 @@ static bool read_functions(reader *r, const wasm_module_info *info, func_space *
     return true;
 }
 
-static bool read_memories(reader *r, wasm_module_info *info)
+/* Memories are only checked for form: portal-host needs none of their facts (the exported
+ * "memory" is found through the exports; wasm2c refuses what it cannot translate). */
+static bool read_memories(reader *r)
 {
     uint32_t n;
     if (!read_u32(r, &n))
@@ -259,8 +270,41 @@ static bool read_memories(reader *r, wasm_module_info *info)
     for (uint32_t i = 0; i < n; i++)
         if (!skip_limits(r))
             return false;
-    info->memory_count += n;
     return true;
+}
+
+static int compare_export_names(const void *a, const void *b)
+{
+    return strcmp((*(const wasm_export *const *)a)->name, (*(const wasm_export *const *)b)->name);
+}
+
+/* Export names must be unique (the spec says so, and wasm2c refuses duplicates with a screenful of
+ * follow-on errors). Sorted, so a module with many exports costs n log n, not n^2. A second
+ * `_start` is the usual way to get here: a C app linked as a WASI command, whose crt1 brings a
+ * `_start` next to the SDK's. */
+static bool check_unique_exports(reader *r, const wasm_module_info *info)
+{
+    uint32_t n = info->export_count;
+    if (n < 2)
+        return true;
+    const wasm_export **sorted = malloc(n * sizeof *sorted);
+    if (!sorted)
+        return fail(r, "out of memory");
+    for (uint32_t i = 0; i < n; i++)
+        sorted[i] = &info->exports[i];
+    qsort(sorted, n, sizeof *sorted, compare_export_names);
+    const char *duplicate = NULL;
+    for (uint32_t i = 1; i < n && !duplicate; i++)
+        if (strcmp(sorted[i - 1]->name, sorted[i]->name) == 0)
+            duplicate = sorted[i]->name;
+    bool ok = true;
+    if (duplicate && strcmp(duplicate, "_start") == 0)
+        ok = fail(r, "export \"_start\" appears twice: the app was linked as a WASI command; build "
+                     "C apps with -mexec-model=reactor (the SDK provides _start)");
+    else if (duplicate)
+        ok = fail(r, "export \"%s\" appears twice", duplicate);
+    free(sorted);
+    return ok;
 }
 
 static bool read_exports(reader *r, wasm_module_info *info, const func_space *fs)
@@ -276,7 +320,7 @@ static bool read_exports(reader *r, wasm_module_info *info, const func_space *fs
     for (uint32_t i = 0; i < n; i++) {
         wasm_export *ex = &info->exports[i];
         info->export_count = i + 1;
-        ex->name = read_name(r);
+        ex->name = read_name(r, "export", i, "name");
         uint32_t index;
         if (!ex->name || !read_u8(r, &ex->kind) || !read_u32(r, &index))
             return false;
@@ -288,7 +332,7 @@ static bool read_exports(reader *r, wasm_module_info *info, const func_space *fs
             return fail(r, "export %s has unknown kind %u", ex->name, ex->kind);
         }
     }
-    return true;
+    return check_unique_exports(r, info);
 }
 
 bool wasm_reader_parse(const uint8_t *bytes, size_t len, wasm_module_info *info, char *err,
@@ -328,7 +372,7 @@ bool wasm_reader_parse(const uint8_t *bytes, size_t len, wasm_module_info *info,
         case 1: ok = read_types(&sec, info); break;
         case 2: ok = read_imports(&sec, info, &fs); break;
         case 3: ok = read_functions(&sec, info, &fs); break;
-        case 5: ok = read_memories(&sec, info); break;
+        case 5: ok = read_memories(&sec); break;
         case 7: ok = read_exports(&sec, info, &fs); break;
         default: break;
         }

@@ -1,11 +1,16 @@
 /* wasm_reader.h - reads just enough of a WebAssembly binary to link it: function types, imports
- * and exports. Every length is checked against the buffer; arbitrary bytes never crash it. */
+ * and exports. Every length is checked against the buffer; arbitrary bytes never crash it. Import
+ * and export names must use the alphabet of wasm_names.h (they end up in wasm2c's C output). */
 #ifndef PORTAL_WASM_READER_H
 #define PORTAL_WASM_READER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Largest function type accepted, as in the web embedding's limits. */
+#define WASM_MAX_PARAMS 1000u
+#define WASM_MAX_RESULTS 1000u
 
 enum { WASM_EXTERN_FUNC = 0, WASM_EXTERN_TABLE = 1, WASM_EXTERN_MEMORY = 2, WASM_EXTERN_GLOBAL = 3,
        WASM_EXTERN_TAG = 4 };
@@ -30,7 +35,6 @@ typedef struct wasm_module_info {
     wasm_import *imports;
     uint32_t export_count;
     wasm_export *exports;
-    uint32_t memory_count; /* defined + imported */
 } wasm_module_info;
 
 /* Parses `bytes`; on failure returns false with a message in `err`. */

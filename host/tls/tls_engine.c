@@ -13,6 +13,7 @@
 #include <mbedtls/net_sockets.h> /* MBEDTLS_ERR_NET_* codes only; the module itself is unused */
 #include <mbedtls/platform_util.h>
 
+#include "../socket/socket.h"
 #include "tls_internal.h"
 
 /* ---- time ---- */
@@ -66,25 +67,12 @@ static int tls_bio_recv(void *ctx, unsigned char *buf, size_t len)
 
 /* ---- connections ---- */
 
-static void tls_format_peer(const portal_sockaddr *addr, char *out, size_t size)
-{
-    const uint8_t *ip = addr->ip;
-    if (addr->family == 6) {
-        snprintf(out, size, "[%x:%x:%x:%x:%x:%x:%x:%x]:%u", ip[0] << 8 | ip[1],
-                 ip[2] << 8 | ip[3], ip[4] << 8 | ip[5], ip[6] << 8 | ip[7], ip[8] << 8 | ip[9],
-                 ip[10] << 8 | ip[11], ip[12] << 8 | ip[13], ip[14] << 8 | ip[15],
-                 (unsigned)addr->port);
-    } else {
-        snprintf(out, size, "%u.%u.%u.%u:%u", ip[0], ip[1], ip[2], ip[3], (unsigned)addr->port);
-    }
-}
-
 tls_conn *tls_conn_create(portal_app *app, tls_config *config, portal_fd fd,
                           const portal_sockaddr *peer)
 {
     tls_conn *conn = calloc(1, sizeof *conn);
     char peer_text[64];
-    tls_format_peer(peer, peer_text, sizeof peer_text);
+    portal_sockaddr_format(peer, peer_text, sizeof peer_text);
     if (!conn) {
         portal_log(app, PORTAL_LOG_ERROR, "TLS: dropping client %s: out of memory", peer_text);
         portal_platform_close(fd);
@@ -98,6 +86,7 @@ tls_conn *tls_conn_create(portal_app *app, tls_config *config, portal_fd fd,
     conn->state = TLS_CONN_HANDSHAKING;
     conn->wait_events = PORTAL_WAIT_READ; /* the client speaks first */
     conn->accepted_ms = portal_platform_now_ms();
+    conn->progress_ms = conn->accepted_ms;
     mbedtls_ssl_init(&conn->ssl);
     int ret = mbedtls_ssl_setup(&conn->ssl, &config->ssl_conf);
     if (ret != 0) {
@@ -257,15 +246,27 @@ static void tls_describe_failure(tls_conn *conn, int ret, char *buf, size_t size
             buf[0] = '\0';
     } else {
         tls_error_text(ret, buf, size);
+#if !defined(MBEDTLS_SSL_PROTO_TLS1_3)
+        /* The usual cause here: a client that offers only TLS 1.3 and its suites. */
+        if (ret == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN || ret == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION) {
+            size_t used = strlen(buf);
+            if (used < size)
+                snprintf(buf + used, size - used,
+                         " (this build speaks TLS 1.2 only: mbedTLS " MBEDTLS_VERSION_STRING
+                         " has no TLS 1.3 server)");
+        }
+#endif
     }
 }
 
-/* Runs the handshake as far as the socket allows. Returns false when it failed (logged). */
-static bool tls_conn_handshake(portal_app *app, tls_conn *conn)
+bool tls_conn_handshake(portal_app *app, tls_conn *conn)
 {
     conn->config->stepping = conn;
+    int step = PORTAL_TLS_SSL_STATE(&conn->ssl);
     int ret = mbedtls_ssl_handshake(&conn->ssl);
     conn->config->stepping = NULL;
+    if (PORTAL_TLS_SSL_STATE(&conn->ssl) != step)
+        conn->progress_ms = portal_platform_now_ms(); /* eviction judges progress, not bytes */
     if (ret == 0) {
         conn->state = TLS_CONN_READY;
         /* With VERIFY_REQUIRED a finished handshake means the chain checked out; a resumed one
@@ -296,150 +297,19 @@ static bool tls_conn_handshake(portal_app *app, tls_conn *conn)
                        conn->io_status == PORTAL_IO_CLOSED;
     portal_log(app, client_left ? PORTAL_LOG_INFO : PORTAL_LOG_WARN,
                "TLS handshake with %s failed: %s", conn->peer_text, why);
+    tls_conn_send_failure_alert(conn, ret);
     tls_config_handshake_failed(conn->config, ret);
     conn->state = TLS_CONN_BROKEN;
     return false;
 }
 
-/* ---- the pending queue ---- */
+/* ---- the pending queue (who gets into it: tls_admission.c) ---- */
 
-static void tls_pending_remove_at(portal_tls_state *state, int index)
+void tls_pending_remove_at(portal_tls_state *state, int index)
 {
     memmove(&state->pending[index], &state->pending[index + 1],
             (size_t)(state->pending_count - index - 1) * sizeof *state->pending);
     state->pending_count--;
-}
-
-/* True for an unfinished handshake whose client has sent nothing at all in the
- * PORTAL_TLS_SILENT_EVICT_MS since its accept: nothing was read and nothing waits in the socket. */
-static bool tls_conn_silent(const tls_conn *conn, int64_t now)
-{
-    return conn->state == TLS_CONN_HANDSHAKING && conn->bytes_in == 0 &&
-           now - conn->accepted_ms >= PORTAL_TLS_SILENT_EVICT_MS &&
-           portal_platform_wait(conn->fd, PORTAL_WAIT_READ, 0) == 0;
-}
-
-/* The pending handshake that may be evicted for a client waiting in the backlog, or -1: the oldest
- * silent one, else the oldest unfinished one once it has had PORTAL_TLS_EVICT_AGE_MS. */
-static int tls_pending_victim(const portal_tls_state *state, int64_t now, bool *silent)
-{
-    int oldest = -1;
-    *silent = false;
-    for (int i = 0; i < state->pending_count; i++) { /* FIFO: the first one is the oldest */
-        const tls_conn *conn = state->pending[i];
-        if (conn->state != TLS_CONN_HANDSHAKING)
-            continue;
-        if (oldest < 0)
-            oldest = i;
-        if (tls_conn_silent(conn, now)) {
-            *silent = true;
-            return i;
-        }
-    }
-    if (oldest >= 0 && now - state->pending[oldest]->accepted_ms >= PORTAL_TLS_EVICT_AGE_MS)
-        return oldest;
-    return -1;
-}
-
-/* Whether a client waiting in the backlog could be taken now: the queue has room or holds a
- * victim. Otherwise *wake_at is when that can change by time alone (INT64_MAX: not by time). */
-static bool tls_pending_can_take(const portal_tls_state *state, int64_t now, int64_t *wake_at)
-{
-    *wake_at = INT64_MAX;
-    if (state->pending_count < state->pending_capacity)
-        return true;
-    bool silent;
-    if (tls_pending_victim(state, now, &silent) >= 0)
-        return true;
-    bool oldest = true;
-    for (int i = 0; i < state->pending_count; i++) {
-        const tls_conn *conn = state->pending[i];
-        if (conn->state != TLS_CONN_HANDSHAKING)
-            continue;
-        int64_t at = oldest ? conn->accepted_ms + PORTAL_TLS_EVICT_AGE_MS : INT64_MAX;
-        if (conn->bytes_in == 0 && conn->accepted_ms + PORTAL_TLS_SILENT_EVICT_MS < at)
-            at = conn->accepted_ms + PORTAL_TLS_SILENT_EVICT_MS;
-        if (at > now && at < *wake_at)
-            *wake_at = at; /* past times: the socket is readable and gets served first */
-        oldest = false;
-    }
-    return false;
-}
-
-/* One summary line for the connections closed unheard, at most once a second unless `now`. */
-static void tls_log_unheard(portal_app *app, bool now)
-{
-    portal_tls_state *state = app->tls;
-    int64_t t = portal_platform_now_ms();
-    if (state->unheard_closed == 0 || (!now && t - state->unheard_logged_ms < 1000))
-        return;
-    portal_log(app, PORTAL_LOG_WARN,
-               "TLS: handshake queue full (%d); closed %d new connections that had sent nothing "
-               "while more were waiting",
-               state->pending_capacity, state->unheard_closed);
-    state->unheard_closed = 0;
-    state->unheard_logged_ms = t;
-}
-
-int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
-                          int32_t config_handle, int32_t listener_handle)
-{
-    portal_tls_state *state = app->tls;
-    int victim = -1, closed_unheard = 0, err = 0;
-    bool victim_silent = false, victim_known = false;
-    for (int taken = 0; taken < PORTAL_TLS_ACCEPT_BURST; taken++) {
-        bool full = state->pending_count >= state->pending_capacity;
-        if (full && !victim_known) {
-            victim = tls_pending_victim(state, portal_platform_now_ms(), &victim_silent);
-            victim_known = true;
-        }
-        if (full && victim < 0)
-            break; /* new clients wait in the backlog */
-        portal_sockaddr peer;
-        memset(&peer, 0, sizeof peer);
-        portal_fd fd = portal_platform_accept(listener_fd, &peer);
-        if (fd == PORTAL_IO_WOULD_BLOCK)
-            break;
-        if (fd == PORTAL_IO_CLOSED)
-            continue; /* the client gave up before we got to it */
-        if (fd < 0) {
-            err = portal_platform_last_errno() ? portal_platform_last_errno() : EIO;
-            break;
-        }
-        if (full) {
-            /* Queue full and this one has said nothing yet: if others wait behind it, close it
-             * rather than let it displace a handshake, or a backlog of silent connections would
-             * only drain one victim at a time while a real client waits behind them. The last
-             * one in the backlog gets the slot (its ClientHello may be a moment behind). */
-            if (portal_platform_wait(fd, PORTAL_WAIT_READ, 0) == 0 &&
-                portal_platform_wait(listener_fd, PORTAL_WAIT_READ, 0) > 0) {
-                portal_platform_close(fd);
-                closed_unheard++;
-                continue;
-            }
-            tls_conn *old = state->pending[victim];
-            portal_log(app, PORTAL_LOG_WARN,
-                       "TLS: handshake queue full (%d); dropping stalled handshake with %s after "
-                       "%lld ms%s",
-                       state->pending_capacity, old->peer_text,
-                       (long long)(portal_platform_now_ms() - old->accepted_ms),
-                       victim_silent ? " (it sent nothing)" : "");
-            tls_pending_remove_at(state, victim);
-            tls_conn_destroy(old, 0);
-            victim_known = false;
-        }
-        portal_platform_set_nodelay(fd);
-        tls_conn *conn = tls_conn_create(app, config, fd, &peer);
-        if (!conn)
-            continue;
-        conn->config_handle = config_handle;
-        conn->listener_handle = listener_handle;
-        conn->deadline_ms = conn->accepted_ms + app->limits.handshake_deadline_ms;
-        state->pending[state->pending_count++] = conn;
-    }
-    state->unheard_closed += closed_unheard;
-    tls_log_unheard(app, false);
-    return err;
 }
 
 void tls_engine_advance_all(portal_app *app)
@@ -563,7 +433,7 @@ bool tls_engine_accepting(portal_app *app, int *wake_ms)
     if (!state)
         return true;
     int64_t now = portal_platform_now_ms(), wake_at;
-    if (tls_pending_can_take(state, now, &wake_at))
+    if (tls_pending_can_take(app, now, &wake_at))
         return true;
     if (wake_at != INT64_MAX)
         *wake_ms = wake_at - now > INT_MAX ? INT_MAX : (int)(wake_at - now);
@@ -600,7 +470,7 @@ int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
     if (listener_fd != PORTAL_FD_INVALID) {
         /* Full: a new client matters only once a handshake may be evicted. */
         int64_t wake_at;
-        bool watch_listener = tls_pending_can_take(state, now, &wake_at);
+        bool watch_listener = tls_pending_can_take(app, now, &wake_at);
         if (!watch_listener && wake_at != INT64_MAX && (timeout < 0 || wake_at - now < timeout))
             timeout = (int)(wake_at - now);
         if (watch_listener) {

@@ -28,6 +28,14 @@
 #define PORTAL_MBEDTLS_3 0
 #endif
 
+/* The handshake state of an mbedTLS context (a private field in 3.x): a step of the handshake is
+ * a change of this value. */
+#if PORTAL_MBEDTLS_3
+#define PORTAL_TLS_SSL_STATE(ssl) ((ssl)->MBEDTLS_PRIVATE(state))
+#else
+#define PORTAL_TLS_SSL_STATE(ssl) ((ssl)->state)
+#endif
+
 /* Config flag bits (tlsServerConfigCreate). */
 #define PORTAL_TLS_FLAG_REQUIRE_CLIENT_CERT 0x1u /* upstream */
 #define PORTAL_TLS_FLAG_NO_TICKETS 0x2u          /* extension: no session tickets */
@@ -46,16 +54,23 @@
 
 /* tlsClose flushes queued ciphertext and sends close_notify for at most this long. */
 #define PORTAL_TLS_CLOSE_BUDGET_MS 100
-/* When the handshake queue is full and another client is waiting, the oldest unfinished handshake
- * may be evicted once it is at least this old, so stalled clients cannot hold every slot until
- * their deadline. */
-#define PORTAL_TLS_EVICT_AGE_MS 1000
+/* Admission (tls_engine_accept_new): a handshake starts only while it can become a session, i.e.
+ * pending handshakes (unfinished or finished but not yet handed out) < min(queue capacity, free
+ * session slots); otherwise new clients wait in the listen backlog. When the queue is full and a
+ * client waits, an unfinished handshake that is stalled may be evicted for it: no handshake step
+ * (a change of the mbedTLS handshake state) for PORTAL_TLS_STALL_MS, whatever bytes it sent, so a
+ * byte now and then does not hold a slot. */
+#define PORTAL_TLS_STALL_MS 500
 /* A pending handshake whose client has sent nothing at all this long after its accept is silent:
  * it may be evicted for a waiting client already then. And while the queue is full, a new
  * connection that has sent nothing yet, with more queued behind it, is closed at once instead of
  * evicting anyone, so a backlog of silent connections cannot keep a real client waiting behind it
  * (slowloris). */
 #define PORTAL_TLS_SILENT_EVICT_MS 250
+/* Per-address share: while the queue is full, an address holding more than half of it loses its
+ * least advanced handshakes to clients from other addresses, and a new connection from an address
+ * already at its share only replaces that address's own handshakes (or is closed at once when
+ * others wait behind it). IPv4: per address; IPv6: per /64. */
 /* At most this many connections are taken from a listener's backlog in one tlsAccept or sockPoll
  * pass, so a flood of connections cannot keep the call busy. */
 #define PORTAL_TLS_ACCEPT_BURST 256
@@ -109,6 +124,7 @@ struct tls_conn {
     int wait_events;         /* PORTAL_WAIT_READ/WRITE mbedTLS is waiting for */
     uint64_t bytes_in;       /* bytes read from the socket; 0 = the client has said nothing */
     int64_t accepted_ms;
+    int64_t progress_ms;     /* last handshake step (accept at first): judges stalled clients */
     int64_t deadline_ms;     /* pending handshakes only */
     /* What the BIO callbacks saw last: PORTAL_IO_CLOSED / PORTAL_IO_ERROR and errno text. */
     int io_status;
@@ -134,6 +150,8 @@ typedef struct portal_tls_state {
     /* New connections closed unheard by tls_engine_accept_new and not logged yet: under a flood
      * the log gets one summary line a second, not one per tlsAccept call. */
     int unheard_closed;
+    int over_share_closed; /* the same for addresses already at their share of the queue */
+    int replaced_own;      /* handshakes replaced by a new connection from the same address */
     int64_t unheard_logged_ms;
 } portal_tls_state;
 
@@ -170,13 +188,16 @@ int tls_conn_flush_held(tls_conn *conn);
 /* Maps a failed mbedTLS I/O result to the app's error (-3 "closed" for resets, else -2), marks the
  * connection broken, returns the code. */
 int32_t tls_conn_fail(portal_app *app, tls_conn *conn, const char *who, int mbedtls_ret);
+/* The fatal alert (MBEDTLS_SSL_ALERT_MSG_*) a handshake that failed with `ret` ends with. */
+int tls_alert_for_failure(const mbedtls_ssl_context *ssl, int ret);
+/* Sends that alert when mbedTLS sent none and the peer is still there (never waits). */
+void tls_conn_send_failure_alert(tls_conn *conn, int ret);
+/* Runs the handshake as far as the socket allows (records when it made a step). Returns false
+ * when it failed (logged). */
+bool tls_conn_handshake(portal_app *app, tls_conn *conn);
+/* Removes entry `index` from the pending queue (the connection itself is left alone). */
+void tls_pending_remove_at(portal_tls_state *state, int index);
 
-/* Accepts waiting TCP connections on `listener_fd` while the queue has room (or holds a handshake
- * that may be evicted) and starts their handshakes; with the queue full, new connections that have
- * sent nothing while more wait behind them are closed at once. Returns 0, or the errno of a failed
- * accept (e.g. EMFILE). */
-int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
-                          int32_t config_handle, int32_t listener_handle);
 /* Advances every pending handshake once; drops failed and expired ones (logged). */
 void tls_engine_advance_all(portal_app *app);
 /* Removes and returns the oldest finished handshake accepted for (config, listener), or NULL. */
@@ -190,9 +211,9 @@ void tls_engine_drop_all(portal_app *app);
 struct pollfd;
 int tls_engine_fill_pollfds(portal_app *app, struct pollfd *fds, int max);
 int tls_engine_next_deadline_ms(portal_app *app);
-/* Whether tlsAccept could take a new TCP connection now (the queue has room, or holds a silent or
- * old unfinished handshake that may be evicted); otherwise *wake_ms is when eviction becomes
- * possible. */
+/* Whether tlsAccept could take a new TCP connection now (a slot is free, or a pending handshake may
+ * make room); otherwise *wake_ms is when eviction becomes possible (-1: not by time; a session
+ * closing frees a slot). */
 bool tls_engine_accepting(portal_app *app, int *wake_ms);
 /* True when a finished handshake accepted on `listener_handle` waits to be handed out. */
 bool tls_engine_has_ready(portal_app *app, int32_t listener_handle);
@@ -200,5 +221,21 @@ bool tls_engine_has_ready(portal_app *app, int32_t listener_handle);
  * socket is ready, a handshake deadline passes, or `deadline`. Returns 0, or the errno of a
  * poll(2) failure other than EINTR (it would fail again at once: the caller must give up). */
 int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline);
+
+/* ---- tls_admission.c ---- */
+/* Accepts waiting TCP connections on `listener_fd` while a handshake could become a session (see
+ * PORTAL_TLS_STALL_MS: queue capacity and free session slots), or a pending one may make room
+ * (stalled, or from an address over its share), and starts their handshakes; with the queue full,
+ * new connections that have sent nothing, or come from an address at its share, while more wait
+ * behind them are closed at once. Returns 0, or the errno of a failed accept (e.g. EMFILE). */
+int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
+                          int32_t config_handle, int32_t listener_handle);
+/* Whether a client waiting in the backlog could be taken now: a slot is free, a pending handshake
+ * is stalled, or an address holds more than its share. Otherwise *wake_at is when that can change
+ * by time alone (INT64_MAX: not by time; a session closing frees a slot). */
+bool tls_pending_can_take(const portal_app *app, int64_t now, int64_t *wake_at);
+/* The summary lines for new connections closed at once and handshakes replaced by their own
+ * address: at most once a second, or now when `now`. */
+void tls_log_unheard(portal_app *app, bool now);
 
 #endif

@@ -11,11 +11,13 @@
  * (wasi-libc's, which runs __wasm_call_ctors) when it instantiates a module that imports WASI,
  * and the firmware then calls _start; a host may also call only _start. The constructor below
  * runs as part of __wasm_call_ctors, so _start knows whether they already ran. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "portal/microtask.h"
+#include "portal/socket.h"
 #include "portal/portal.h"
 
 extern void __wasm_call_ctors(void);
@@ -131,4 +133,56 @@ PP_EXPORT(ppShutdown) void pp_sdk_shutdown(void)
         pp_on_shutdown();
     fflush(stdout);
     fflush(stderr);
+}
+
+/* ---- address text (portal/socket.h) ---- */
+
+/* RFC 5952: lower-case hex without leading zeros; the longest run of two or more zero groups (the
+ * first on a tie) becomes "::". */
+static void pp_sdk_ipv6_text(const uint8_t ip[16], char *out, size_t size)
+{
+    unsigned groups[8];
+    for (int i = 0; i < 8; i++)
+        groups[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
+    int run_start = -1, run_len = 0;
+    for (int i = 0; i < 8;) {
+        int start = i;
+        while (i < 8 && groups[i] == 0)
+            i++;
+        if (i - start >= 2 && i - start > run_len) {
+            run_start = start;
+            run_len = i - start;
+        }
+        if (i == start)
+            i++;
+    }
+    size_t used = 0;
+    for (int i = 0; i < 8 && used < size; i++) {
+        int n;
+        if (i == run_start) {
+            n = snprintf(out + used, size - used, "::");
+            i += run_len - 1;
+        } else {
+            bool after_run = run_start >= 0 && i == run_start + run_len;
+            n = snprintf(out + used, size - used, "%s%x", i == 0 || after_run ? "" : ":", groups[i]);
+        }
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+char *pp_addr_format(const pp_sockaddr_any *addr, char *out, size_t size)
+{
+    if (size == 0)
+        return out;
+    if (pp_addr_family(addr) == PP_AF_INET6) {
+        char ip[48] = "";
+        pp_sdk_ipv6_text(addr->v6.ip, ip, sizeof ip);
+        snprintf(out, size, "[%s]:%u", ip, (unsigned)addr->v6.port);
+    } else {
+        const uint8_t *ip = addr->v4.ip;
+        snprintf(out, size, "%u.%u.%u.%u:%u", ip[0], ip[1], ip[2], ip[3], (unsigned)addr->v4.port);
+    }
+    return out;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make_corpus.sh [--static|--build] [TARGET] OUTDIR - writes seed corpora for the libFuzzer targets
-# in tests/fuzz/. With TARGET (fuzz_wasm_reader, fuzz_tls_server, fuzz_api, fuzz_config) the seeds go
+# in tests/fuzz/. With TARGET (fuzz_wasm_reader, fuzz_wasm2c_names, fuzz_tls_server, fuzz_api,
+# fuzz_config) the seeds go
 # straight into OUTDIR; without it, into OUTDIR/<target> for every target. Two kinds of seeds:
 #   --static  seeds that hold no key or certificate and no build output: hand-built modules and
 #             import programs, ClientHellos captured from a real `openssl s_client`, synthetic
@@ -15,7 +16,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(cd "$here/../.." && pwd)
-targets=(fuzz_wasm_reader fuzz_tls_server fuzz_api fuzz_config)
+targets=(fuzz_wasm_reader fuzz_wasm2c_names fuzz_tls_server fuzz_api fuzz_config)
 want_static=1
 want_build=1
 case ${1:-} in
@@ -46,6 +47,12 @@ hex() { printf '%b' "$(printf '%s' "$*" | tr -d ' \n' | sed 's/\(..\)/\\x\1/g')"
 u8() { printf '%b' "\\x$(printf %02x "$1")"; }
 u16le() { u8 $(($1 & 255)); u8 $((($1 >> 8) & 255)); }
 fsize() { wc -c <"$1" | tr -d ' '; }
+leb() { # unsigned LEB128
+    local v=$1
+    while [ "$v" -ge 128 ]; do u8 $(((v & 127) | 128)); v=$((v >> 7)); done
+    u8 "$v"
+}
+repeat() { local i; for ((i = 0; i < $2; i++)); do printf '%b' "$1"; done; }
 
 # A real ClientHello: openssl s_client talking to a listener that records what it receives.
 capture_client_hello() { # outfile s_client-args...
@@ -99,7 +106,60 @@ corpus_wasm_reader() {
         0722 02 06 6d656d6f7279 02 00 15 706f7274616c436f6e747261637456657273696f6e 00 01 \
         0a06 01 04 00 4101 0b >"$d/minimal.wasm"
     hex 0061736d 01000000 >"$d/header.wasm"
+    # One function type of P i32 params and R i64 results around the largest accepted (1000 each);
+    # 1023 params once wrote one byte past the reader's 1024-byte buffer.
+    local p r
+    for pr in 1000:0 1001:0 1022:0 1023:0 1024:0 1025:0 0:1023 1000:1000 1000:1001; do
+        p=${pr%:*} r=${pr#*:}
+        { repeat '\x60' 1; leb "$p"; repeat '\x7f' "$p"; leb "$r"; repeat '\x7e' "$r"; } >"$tmp/type"
+        { hex 0061736d 01000000 01; leb $(($(fsize "$tmp/type") + 1)); u8 1; cat "$tmp/type"; } \
+            >"$d/type-$p-params-$r-results.wasm"
+    done
+    # The comment-closing export name, refused by the reader's name alphabet.
+    { hex 0061736d 01000000 0503 01 00 01; names_export_section "x*/ int y; /*"; } >"$d/export-star-slash.wasm"
     [ $want_build = 0 ] || wasm_from_apps "$d"
+}
+names_export_section() { # NAME: an export section exporting memory 0 as NAME
+    local n=${#1}
+    u8 7; leb $((n + 4)); u8 1; leb "$n"; printf '%s' "$1"; u8 2; u8 0
+}
+
+# ---- fuzz_wasm2c_names: named modules (odd first byte) and whole modules (even) ----
+# field TEXT: a u16 little-endian length and the bytes (printf %b escapes).
+field() { printf '%b' "$1" >"$tmp/field"; u16le "$(fsize "$tmp/field")"; cat "$tmp/field"; }
+names_seed() { # out module field export custom-name custom func-name
+    { u8 1; field "$2"; field "$3"; field "$4"; field "$5"; field "$6"; field "$7"; } >"$1"
+}
+corpus_wasm2c_names() {
+    local d=$1
+    if [ $want_static = 1 ]; then
+        names_seed "$d/honest" portal millis portalAlloc producers 'clang 16' main
+        names_seed "$d/constructor" m f \
+            "x' */\\n#ifndef P\\n#define P\\nextern int puts(const char *);\\n__attribute__((constructor)) static void p(void) { puts(\"INJECTED\"); }\\n#endif\\n/* '" \
+            c '' f
+        names_seed "$d/reopen" m f "a' */ int injected; /* export: 'b" c '' f
+        names_seed "$d/line-splice" m f 'x */ // \\\nint injected;' c '' f
+        names_seed "$d/trigraph" m "x *??/\\n/ int injected; /*" e c '' f
+        names_seed "$d/newline" "m\\nint injected;" f e c '' f
+        names_seed "$d/cr" m "f\\r" e c '' f
+        names_seed "$d/quote" m f "e\"'" c '' f
+        names_seed "$d/nul" "m\\0" f e c '' f
+        names_seed "$d/utf8" m f 'e\xc3\xa9' c '' f
+        names_seed "$d/not-utf8" m f 'e\xff' c '' f
+        names_seed "$d/name-255" m f "$(printf 'a%.0s' $(seq 255))" c '' f
+        names_seed "$d/name-256" m f "$(printf 'a%.0s' $(seq 256))" c '' f
+        names_seed "$d/custom-payload" m f e "*/ x" "*/ int injected; /*" "*/ int injected; /*"
+        { u8 0; cat "$source_dir/tests/fuzz/corpus/fuzz_wasm_reader/minimal.wasm"; } >"$d/module-minimal"
+    fi
+    if [ $want_build = 1 ]; then
+        local w n=0
+        for w in $(ls -S -r "${PORTAL_APPS:-/nonexistent}"/*.wasm 2>/dev/null); do
+            [ "$(fsize "$w")" -le 262144 ] || continue
+            { u8 0; cat "$w"; } >"$d/module-$(basename "$w" .wasm)"
+            n=$((n + 1))
+            [ $n -lt 2 ] || break
+        done
+    fi
 }
 wasm_from_apps() {
     local d=$1
@@ -239,6 +299,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$dir"
     case $t in
     fuzz_wasm_reader) corpus_wasm_reader "$dir" ;;
+    fuzz_wasm2c_names) corpus_wasm2c_names "$dir" ;;
     fuzz_tls_server) corpus_tls_server "$dir" ;;
     fuzz_api) corpus_api "$dir" ;;
     fuzz_config) corpus_config "$dir" ;;

@@ -195,6 +195,9 @@ case_slowloris() {
     peak_fds=0
     closed_silent=0
     for ((i = 1; i <= SLOW_RUNS; i++)); do
+        # the background job truncates the file only once it runs: the wait below must not see
+        # the last run's "open" line
+        rm -f "$WORK/silent"
         timeout -k 5 $((HOLD_S + 30)) $PEER_ENV "$CLIENT" silent-many 127.0.0.1 "$PORT" "$SILENT" "$HOLD_S" > "$WORK/silent" 2>&1 &
         SILENT_PID=$!
         CLEANUP_PIDS+=("$SILENT_PID")

@@ -4,8 +4,10 @@
 #  A. per-app limits with small flags (8 sockets, 2 configs, 3 sessions, 2 pending handshakes):
 #     the exact error code and lastErrorMessage at each limit, the same operation succeeding again
 #     after a close, several cycles, portal-host's descriptor count back to its start after each;
-#     stalled clients (silent or dribbling) filling the handshake queue while a real client waits
-#     in the backlog until eviction (or, in a second run, the handshake deadline) frees a slot.
+#     stalled clients (silent or dribbling, each from its own loopback address so that neither
+#     holds more than its share of the queue) filling the handshake queue while a real client
+#     waits in the backlog until eviction (or, in a second run, the handshake deadline) frees a
+#     slot.
 #  A'. the OS descriptor limit (`ulimit -n`): EMFILE from sockSocket / accept / tlsAccept as -2
 #     with the errno text, no crash, a poll-driven accept loop that does not spin, recovery.
 #  B. an app that traps (in a microtask, and inside an import), exits or gets SIGTERM while holding
@@ -93,9 +95,10 @@ wait_fds() {
 CLIENTS=()
 # The peer is not under test: no LeakSanitizer pass at its exit in the ASan build (a SIGTERM from
 # stop_clients during that pass deadlocks LSan's stop-the-world tracer), and -k backs the SIGTERM.
-start_client() { # out args... (a tls_client in the background, bounded)
+start_client() { # out args... (a tls_client in the background, bounded; $SOURCE = its address)
     local out=$1; shift
-    timeout -k 5 $((60 * SCALE)) env ASAN_OPTIONS=detect_leaks=0 "$CLIENT" "$@" > "$out" 2>&1 &
+    timeout -k 5 $((60 * SCALE)) env ASAN_OPTIONS=detect_leaks=0 TLS_CLIENT_SOURCE="${SOURCE:-}" \
+        "$CLIENT" "$@" > "$out" 2>&1 &
     CLIENT_PID=$!
     CLIENTS+=("$CLIENT_PID")
     CLEANUP_PIDS+=("$CLIENT_PID")
@@ -159,13 +162,15 @@ if at_sync "$WORK/lim.out" "limits: start" "$app"; then
         poke "$CTL"
     done
     # 2 stalled clients fill the queue of 2; a real client waits until one is evicted. Cycle 1:
-    # clients that send nothing (evictable after 250 ms, or 1 s where the host does not treat
-    # them apart); then clients that send a ClientHello byte a second (evictable after 1 s).
+    # clients that send nothing (evictable after 250 ms); then clients that send a ClientHello
+    # byte a second (no handshake step: evictable after 500 ms). They come from 127.0.0.2 and
+    # 127.0.0.3: a real client at the address of a stalled one would replace it at once (each
+    # address's share of a queue of 2 is 1).
     for c in $(seq $CYCLES); do
         at_sync "$WORK/lim.out" "pending cycle $c: start 2 stalled clients" "$app" || break
         kind=$([ "$c" = 1 ] && echo silent || echo dribble)
-        start_client "$WORK/stalled$c.a" $kind 127.0.0.1 "$P" $((30 * SCALE))
-        start_client "$WORK/stalled$c.b" $kind 127.0.0.1 "$P" $((30 * SCALE))
+        SOURCE=127.0.0.2 start_client "$WORK/stalled$c.a" $kind 127.0.0.1 "$P" $((30 * SCALE))
+        SOURCE=127.0.0.3 start_client "$WORK/stalled$c.b" $kind 127.0.0.1 "$P" $((30 * SCALE))
         wait_established "$P" 2 10 || fail "pending cycle $c: the stalled clients did not connect"
         poke "$CTL"
         at_sync "$WORK/lim.out" "pending cycle $c: queue full, start a real client" "$app" || break
@@ -200,11 +205,12 @@ check "limits: the app ran to its end" grep -qx END "$WORK/lim.out"
 ev=$(grep -c "handshake queue full (2); dropping stalled handshake" "$WORK/lim.err")
 check "pending: one stalled handshake evicted per cycle ($ev of $CYCLES), logged" test "$ev" -eq $CYCLES
 sed -n 's/^PENDING served \([0-9]*\) ms.*/\1/p' "$WORK/lim.out" > "$WORK/served"
-# ms from filling the queue to serving the real client: at least the age at which a stalled
-# handshake may be evicted (cycle 1 silent: 250 ms, then dribbling: 1000 ms), at most a bit more
+# ms from filling the queue to serving the real client: at least the time after which a stalled
+# handshake may be evicted (cycle 1 silent: 250 ms, then dribbling: 500 ms without a handshake
+# step), at most a bit more
 served_ok() {
-    awk -v n=$CYCLES -v hi=$((1000 + 2000 * SCALE)) \
-        '$1 < (NR == 1 ? 245 : 990) || $1 > hi {bad=1} END{exit bad || NR != n}' "$WORK/served"
+    awk -v n=$CYCLES -v hi=$((500 + 2000 * SCALE)) \
+        '$1 < (NR == 1 ? 245 : 490) || $1 > hi {bad=1} END{exit bad || NR != n}' "$WORK/served"
 }
 check "pending: each real client was served only once a stalled handshake could be evicted ($(tr '\n' ' ' < "$WORK/served")ms after the queue filled)" \
     served_ok
@@ -214,7 +220,7 @@ stop_clients
 # ==== A. pending handshakes with a short deadline: the deadline frees the slots ====
 deadline_run() {
     CTL=$(port); P=$(port)
-    "$PORTAL_HOST" run "$APP" --max-pending-handshakes 2 --handshake-deadline-ms 600 \
+    "$PORTAL_HOST" run "$APP" --max-pending-handshakes 2 --handshake-deadline-ms 400 \
         -- limits "$CTL" "$P" pending 64 4 64 2 2 $SCALE > "$WORK/dl.out" 2> "$WORK/dl.err" &
     app=$!
     CLEANUP_PIDS+=("$app")
@@ -222,10 +228,12 @@ deadline_run() {
         base=$(fd_count "$app")
         poke "$CTL"
         for c in 1 2; do
-            # clients that dribble: a silent one may be evicted after 250 ms, before the deadline
+            # clients that dribble (a silent one may be evicted after 250 ms, and one without a
+            # handshake step after 500 ms: the 400 ms deadline comes first), from addresses of
+            # their own (see the pending cycles above)
             at_sync "$WORK/dl.out" "pending cycle $c: start 2 stalled clients" "$app" || break
-            start_client "$WORK/dstalled$c.a" dribble 127.0.0.1 "$P" $((30 * SCALE))
-            start_client "$WORK/dstalled$c.b" dribble 127.0.0.1 "$P" $((30 * SCALE))
+            SOURCE=127.0.0.2 start_client "$WORK/dstalled$c.a" dribble 127.0.0.1 "$P" $((30 * SCALE))
+            SOURCE=127.0.0.3 start_client "$WORK/dstalled$c.b" dribble 127.0.0.1 "$P" $((30 * SCALE))
             wait_established "$P" 2 10 || fail "deadline cycle $c: the stalled clients did not connect"
             poke "$CTL"
             at_sync "$WORK/dl.out" "pending cycle $c: queue full, start a real client" "$app" || break
@@ -252,17 +260,17 @@ deadline_run() {
     rc=$?
     check "deadline: app exit 0 (rc $rc)" test "$rc" -eq 0
     app_checks "$WORK/dl.out" "deadline"
-    dl=$(grep -c "TLS handshake with .* failed: not finished within 600 ms" "$WORK/dl.err")
-    check "deadline: every stalled handshake hit the 600 ms deadline, logged ($dl of 4)" test "$dl" -eq 4
+    dl=$(grep -c "TLS handshake with .* failed: not finished within 400 ms" "$WORK/dl.err")
+    check "deadline: every stalled handshake hit the 400 ms deadline, logged ($dl of 4)" test "$dl" -eq 4
     sed -n 's/^PENDING served \([0-9]*\) ms.*/\1/p' "$WORK/dl.out" > "$WORK/served"
-    check "deadline: each real client was served only once the deadline passed (>= 600 ms after the queue filled: $(tr '\n' ' ' < "$WORK/served")ms)" \
-        awk -v hi=$((600 + 2000 * SCALE)) '$1 < 590 || $1 > hi {bad=1} END{exit bad || NR != 2}' "$WORK/served"
+    check "deadline: each real client was served only once the deadline passed (>= 400 ms after the queue filled: $(tr '\n' ' ' < "$WORK/served")ms)" \
+        awk -v hi=$((400 + 2000 * SCALE)) '$1 < 390 || $1 > hi {bad=1} END{exit bad || NR != 2}' "$WORK/served"
     [ "$rc" -eq 0 ] || tail -20 "$WORK/dl.err"
 }
 if [ "$PORTAL_VALGRIND" = 1 ]; then
-    # the deadline must stay below the fixed 1 s eviction age to be what frees the slots, and under
+    # the deadline must stay below the 500 ms stall time to be what frees the slots, and under
     # valgrind the real client's own handshake can take longer than that
-    valgrind_note "the 600 ms handshake-deadline run is skipped (a handshake alone may take longer)"
+    valgrind_note "the 400 ms handshake-deadline run is skipped (a handshake alone may take longer)"
 else
     deadline_run
 fi

@@ -69,7 +69,7 @@ check "s_client over 127.0.0.1: line echoed" grep -q '^ping-' "$WORK/s4"
 sclient "$WORK/s6" "[::1]:$PORT" -quiet
 check "s_client over ::1: line echoed" grep -q '^ping-' "$WORK/s6"
 check "app logged the IPv4 client" grep -q "client 127.0.0.1:[0-9]* connected (TLSv1.2" "$LOG"
-check "app logged the IPv6 client" grep -q "client \[0:0:0:0:0:0:0:1\]:[0-9]* connected" "$LOG"
+check "app logged the IPv6 client as [::1] (RFC 5952 text)" grep -q "client \[::1\]:[0-9]* connected" "$LOG"
 check "app logged a close" grep -q "closed (peer closed)" "$LOG"
 sclient "$WORK/s12" "127.0.0.1:$PORT" -tls1_1
 check "TLS 1.1 is refused" grep -qiE "alert|no protocols|wrong version|unsupported" "$WORK/s12"
@@ -155,6 +155,41 @@ sclient "$WORK/m_bad" "127.0.0.1:$PORT2" -quiet -cert "$PORTAL_CERTS/client-untr
 check "mTLS: untrusted client certificate refused" bash -c "! grep -q '^ping-' '$WORK/m_bad'"
 sclient "$WORK/m_ok2" "127.0.0.1:$PORT2" -quiet -cert "$PORTAL_CERTS/client.pem" -key "$PORTAL_CERTS/client.key"
 check "mTLS: server keeps serving after refusals" grep -q '^ping-' "$WORK/m_ok2"
+
+# --- a refused handshake ends with the fatal alert that names why, not a bare EOF ---
+# (mbedTLS sends some alerts itself; the host sends the one that fits where it sent none)
+alert_seen() { grep -qE "SSL alert number ($2)\b" "$1"; }
+check "alert: no client certificate under mTLS -> handshake_failure (TLS 1.2) / certificate_required (TLS 1.3)" \
+    alert_seen "$WORK/m_none" "40|116"
+check "alert: no client certificate under mTLS is not a bare EOF" bash -c "! grep -q 'unexpected eof' '$WORK/m_none'"
+check "alert: untrusted client certificate -> unknown_ca" alert_seen "$WORK/m_bad" 48
+# raw_hello BYTES: sends BYTES (printf escapes) as the client's first flight, prints the reply in hex
+raw_hello() {
+    exec 3<> "/dev/tcp/127.0.0.1/$PORT2" || return
+    printf "$1" >&3
+    timeout 5 cat <&3 | od -An -v -tx1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//'
+    exec 3<&-
+}
+# decode_error (50) in a TLS 1.2 record: 15 03 03 00 02 02 32
+decode_error='15 03 03 00 02 02 32'
+got=$(raw_hello '\x16\x03\x01\x00\x05\x01\x00\x00\x01\x03')
+check "alert: truncated ClientHello -> decode_error record ($got)" test "$got" = "$decode_error"
+got=$(raw_hello '\x16\x03\x01\x00\x08\x01\x00\x00\x10\x03\x03\x00\x00')
+check "alert: ClientHello with a wrong length -> decode_error record ($got)" test "$got" = "$decode_error"
+sclient "$WORK/a_v11" "127.0.0.1:$PORT2" -tls1_1 -cipher 'DEFAULT@SECLEVEL=0'
+check "alert: TLS 1.1 client -> protocol_version" alert_seen "$WORK/a_v11" 70
+sclient "$WORK/a_cipher" "127.0.0.1:$PORT2" -tls1_2 -cipher AES128-SHA
+check "alert: no shared cipher suite -> handshake_failure" alert_seen "$WORK/a_cipher" 40
+if "$PORTAL_HOST" --version | grep -q 'TLS 1.2 only'; then
+    sclient "$WORK/a_13" "127.0.0.1:$PORT2" -tls1_3
+    check "alert: TLS 1.3-only client on a TLS 1.2 build -> handshake_failure" alert_seen "$WORK/a_13" 40
+    check "TLS 1.3-only client: the log says this build speaks TLS 1.2 only" \
+        grep -q "failed: .*(this build speaks TLS 1.2 only: mbedTLS [0-9.]* has no TLS 1.3 server)" "$LOG2"
+else
+    echo "     this mbedTLS speaks TLS 1.3: the TLS 1.3-only client case is a normal handshake"
+fi
+sclient "$WORK/m_ok3" "127.0.0.1:$PORT2" -quiet -cert "$PORTAL_CERTS/client.pem" -key "$PORTAL_CERTS/client.key"
+check "mTLS: server keeps serving after the refused handshakes" grep -q '^ping-' "$WORK/m_ok3"
 stop_app
 
 # --- RSA certificate ---

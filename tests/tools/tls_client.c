@@ -34,6 +34,18 @@
  *   tls_client stall-read HOST PORT BYTES STALL_MS  handshake, read nothing for STALL_MS, then read
  *                                                   and check BYTES of the tls_flood pattern and the
  *                                                   server's close
+ * Admission modes (tests/integration/test_admission.sh):
+ *   tls_client hold-many HOST PORT N HOLD_MS LIMIT_MS  N clients at once (all TCP connections
+ *                                                   made before any ClientHello): handshake, echo
+ *                                                   one line, keep each session HOLD_MS, close;
+ *                                                   print when each handshake finished; fail
+ *                                                   unless all are served within LIMIT_MS
+ *   tls_client onebyte HOST PORT N SECONDS [once]   keep N connections that each sent one byte of
+ *                                                   a ClientHello and then stall; reopen the ones
+ *                                                   the server closes (paced; not with `once`);
+ *                                                   print "open N" once all are up, then a summary
+ * TLS_CLIENT_SOURCE=ADDR in the environment binds every connection to that source address first
+ * (on loopback any 127.x.y.z works), so tests can play different peers from one machine.
  * Every wait is bounded; exit status 0 = what was expected happened. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -87,6 +99,27 @@ static void setup(void)
     mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
 }
 
+/* Binds `fd` to $TLS_CLIENT_SOURCE (port chosen by the kernel) when it is set. 0 on success. */
+static int bind_source(int fd, int family)
+{
+    const char *source = getenv("TLS_CLIENT_SOURCE");
+    if (!source || !*source)
+        return 0;
+    struct addrinfo hints = {0}, *res;
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST;
+    if (getaddrinfo(source, "0", &hints, &res) != 0) {
+        fprintf(stderr, "tls_client: bad TLS_CLIENT_SOURCE %s\n", source);
+        return -1;
+    }
+    int rc = bind(fd, res->ai_addr, res->ai_addrlen);
+    if (rc != 0)
+        fprintf(stderr, "tls_client: bind to %s: %s\n", source, strerror(errno));
+    freeaddrinfo(res);
+    return rc;
+}
+
 static int tcp_connect(const char *host, const char *port)
 {
     struct addrinfo hints = {0}, *res;
@@ -97,7 +130,8 @@ static int tcp_connect(const char *host, const char *port)
     int one = 1;
     if (fd >= 0) /* each handshake flight is several records: no Nagle wait between them */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+    if (fd >= 0 && (bind_source(fd, res->ai_family) != 0 ||
+                    connect(fd, res->ai_addr, res->ai_addrlen) != 0)) {
         close(fd);
         fd = -1;
     }
@@ -447,9 +481,10 @@ static int tcp_connect_until(const char *host, const char *port, double deadline
     socklen_t err_len = sizeof err;
     if (fd >= 0) {
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (connect(fd, res->ai_addr, res->ai_addrlen) != 0 &&
+        if (bind_source(fd, res->ai_family) != 0 ||
+            (connect(fd, res->ai_addr, res->ai_addrlen) != 0 &&
             (errno != EINPROGRESS || !wait_until(fd, POLLOUT, deadline) ||
-             getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0 || err != 0)) {
+             getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0 || err != 0))) {
             close(fd);
             fd = -1;
         }
@@ -684,7 +719,8 @@ static int do_silent_many(const char *host, const char *port, int n, int seconds
             failures++;
             continue;
         }
-        if (connect(fd, res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS) {
+        if (bind_source(fd, res->ai_family) != 0 ||
+            (connect(fd, res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS)) {
             close(fd);
             failures++;
             continue;
@@ -1006,11 +1042,247 @@ static int do_stall_read(const char *host, const char *port, uint64_t total, lon
     return rc;
 }
 
+/* ---- admission modes (tests/integration/test_admission.sh) ---- */
+
+/* One of the sessions of hold-many. */
+typedef struct held_session {
+    mbedtls_net_context net;
+    mbedtls_ssl_context ssl;
+    enum { HELD_HANDSHAKE, HELD_WRITE, HELD_READ, HELD_HOLD, HELD_DONE, HELD_FAILED } phase;
+    size_t got;
+    double handshake_ms, served_ms, hold_until;
+    char why[160];
+} held_session;
+
+static void held_fail(held_session *h, const char *what, int ret, double ms)
+{
+    char text[112] = "";
+    if (ret < 0)
+        mbedtls_strerror(ret, text, sizeof text);
+    snprintf(h->why, sizeof h->why, "failed in %s after %.0f ms%s%s", what, ms, text[0] ? ": " : "",
+             text);
+    h->phase = HELD_FAILED;
+}
+
+/* N clients that arrive at once: all N TCP connections are made before any of them sends its
+ * ClientHello (so the server sees them queued together), then the handshakes run side by side;
+ * each session echoes one line, is held HOLD_MS (the server must not close it meanwhile) and
+ * closed. Prints when each handshake finished; fails unless all are served within LIMIT_MS. */
+static int do_hold_many(const char *host, const char *port, int n, int hold_ms, int limit_ms)
+{
+    static const unsigned char line[] = "holding a session\n";
+    if (n < 1 || n > 64)
+        return 2;
+    held_session *h = calloc((size_t)n, sizeof *h);
+    if (!h)
+        return 1;
+    double start = now_s(), deadline = start + limit_ms / 1000.0;
+    for (int i = 0; i < n; i++) {
+        mbedtls_net_init(&h[i].net);
+        mbedtls_ssl_init(&h[i].ssl);
+        h[i].net.fd = tcp_connect(host, port);
+        if (h[i].net.fd < 0) {
+            fprintf(stderr, "tls_client: cannot connect to %s:%s: %s\n", host, port,
+                    strerror(errno));
+            return 1;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        int ret = mbedtls_ssl_setup(&h[i].ssl, &conf);
+        if (ret)
+            die("ssl_setup", ret);
+        mbedtls_ssl_set_bio(&h[i].ssl, &h[i].net, mbedtls_net_send, mbedtls_net_recv, NULL);
+        mbedtls_net_set_nonblock(&h[i].net);
+    }
+    int active = n;
+    while (active > 0) {
+        double now = now_s(), ms = (now - start) * 1e3;
+        struct pollfd fds[64];
+        active = 0;
+        for (int i = 0; i < n; i++) {
+            held_session *c = &h[i];
+            fds[i] = (struct pollfd){-1, POLLIN, 0};
+            int ret = 0;
+            if (c->phase < HELD_HOLD && now > deadline)
+                held_fail(c, "time", 0, ms);
+            if (c->phase == HELD_HANDSHAKE) {
+                ret = mbedtls_ssl_handshake(&c->ssl);
+                if (ret == 0) {
+                    c->handshake_ms = ms;
+                    c->phase = HELD_WRITE;
+                } else if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
+                    held_fail(c, "handshake", ret, ms);
+                }
+            }
+            if (c->phase == HELD_WRITE) {
+                ret = mbedtls_ssl_write(&c->ssl, line, sizeof line - 1);
+                if (ret == (int)sizeof line - 1)
+                    c->phase = HELD_READ;
+                else if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE)
+                    held_fail(c, "echo", ret, ms);
+            }
+            if (c->phase == HELD_READ) {
+                unsigned char back[sizeof line];
+                ret = mbedtls_ssl_read(&c->ssl, back, sizeof line - 1 - c->got);
+                if (ret > 0 && memcmp(back, line + c->got, (size_t)ret) == 0) {
+                    c->got += (size_t)ret;
+                    if (c->got == sizeof line - 1) {
+                        c->served_ms = ms;
+                        c->hold_until = now + hold_ms / 1000.0;
+                        c->phase = HELD_HOLD;
+                        ret = 0;
+                    }
+                } else if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
+                    held_fail(c, "echo", ret <= 0 ? ret : 0, ms);
+                }
+            }
+            if (c->phase == HELD_HOLD && now >= c->hold_until) {
+                mbedtls_ssl_close_notify(&c->ssl);
+                c->phase = HELD_DONE;
+            }
+            if (c->phase == HELD_DONE || c->phase == HELD_FAILED)
+                continue;
+            active++;
+            fds[i].fd = c->net.fd;
+            fds[i].events = ret == MBEDTLS_ERR_SSL_WANT_WRITE ? POLLOUT : POLLIN;
+        }
+        if (active == 0)
+            break;
+        if (poll(fds, (nfds_t)n, 10) <= 0)
+            continue;
+        /* Anything from the server during the hold (an alert, close_notify, EOF) ends it early. */
+        for (int i = 0; i < n; i++)
+            if (h[i].phase == HELD_HOLD && fds[i].revents)
+                held_fail(&h[i], "hold (the server closed the session)", 0,
+                          (now_s() - start) * 1e3);
+    }
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (h[i].phase == HELD_DONE)
+            printf("hold-many: connection %d: handshake after %.1f ms, echoed after %.1f ms, "
+                   "held %d ms\n",
+                   i, h[i].handshake_ms, h[i].served_ms, hold_ms);
+        else if (h[i].handshake_ms > 0)
+            printf("hold-many: connection %d: handshake after %.1f ms, then %s\n", i,
+                   h[i].handshake_ms, h[i].why);
+        else
+            printf("hold-many: connection %d: %s\n", i, h[i].why);
+        rc |= h[i].phase != HELD_DONE;
+        mbedtls_net_free(&h[i].net);
+        mbedtls_ssl_free(&h[i].ssl);
+    }
+    free(h);
+    return rc;
+}
+
+/* A connection of the one-byte attacker: -1 = closed, else its descriptor. */
+static int onebyte_open(const struct addrinfo *res)
+{
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    if (bind_source(fd, res->ai_family) != 0 ||
+        (connect(fd, res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* N connections that each send the first byte of a ClientHello and then say nothing more, for
+ * SECONDS or until SIGTERM/SIGINT. Unless `once`, a connection the server closes is reopened, at
+ * most one every 5 ms, so the attack keeps its pressure without spinning. */
+static int do_onebyte(const char *host, const char *port, int n, int seconds, int once)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    raise_fd_limit();
+    struct addrinfo hints = {0}, *res;
+    hints.ai_socktype = SOCK_STREAM;
+    if (n < 1 || getaddrinfo(host, port, &hints, &res) != 0)
+        return 2;
+    struct pollfd *fds = calloc((size_t)n, sizeof *fds);
+    char *sent = calloc((size_t)n, 1);
+    if (!fds || !sent)
+        return 1;
+    long opened = 0, closed_by_server = 0, failures = 0;
+    int announced = 0;
+    double start = now_s(), end = start + seconds, next_reopen = 0;
+    for (int i = 0; i < n; i++) {
+        fds[i] = (struct pollfd){onebyte_open(res), POLLOUT, 0};
+        opened += fds[i].fd >= 0;
+        failures += fds[i].fd < 0;
+    }
+    while (now_s() < end && !stop_requested) {
+        int stalled = 0, connecting = 0;
+        for (int i = 0; i < n; i++) {
+            stalled += fds[i].fd >= 0 && sent[i];
+            connecting += fds[i].fd >= 0 && !sent[i];
+            if (fds[i].fd < 0 && !once && now_s() >= next_reopen) {
+                fds[i] = (struct pollfd){onebyte_open(res), POLLOUT, 0};
+                sent[i] = 0;
+                opened += fds[i].fd >= 0;
+                failures += fds[i].fd < 0;
+                next_reopen = now_s() + 0.005;
+            }
+        }
+        if (!announced && connecting == 0 && (once || stalled == n)) {
+            printf("open %d one-byte connections in %.3f s\n", stalled, now_s() - start);
+            fflush(stdout);
+            announced = 1;
+        }
+        if (poll(fds, (nfds_t)n, 5) <= 0)
+            continue;
+        for (int i = 0; i < n; i++) {
+            if (fds[i].fd < 0 || !fds[i].revents)
+                continue;
+            if (!sent[i]) {
+                int err = 0;
+                socklen_t len = sizeof err;
+                static const unsigned char first = 0x16; /* a handshake record begins */
+                getsockopt(fds[i].fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                if (err != 0 || send(fds[i].fd, &first, 1, MSG_NOSIGNAL) != 1) {
+                    close(fds[i].fd);
+                    fds[i].fd = -1;
+                    failures++;
+                    continue;
+                }
+                sent[i] = 1;
+                fds[i].events = POLLIN; /* from now on only the server's close matters */
+                continue;
+            }
+            char scratch[256];
+            if (recv(fds[i].fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0)
+                continue; /* an alert: wait for the close */
+            close(fds[i].fd);
+            fds[i].fd = -1;
+            closed_by_server++;
+        }
+    }
+    int still_open = 0;
+    for (int i = 0; i < n; i++)
+        if (fds[i].fd >= 0) {
+            still_open++;
+            close(fds[i].fd);
+        }
+    printf("onebyte: %d connections held %.2f s%s: %ld opened in all, %ld closed by the server, "
+           "%d open at the end, %ld connect failures%s\n",
+           n, now_s() - start, stop_requested ? " (until stopped)" : "", opened, closed_by_server,
+           still_open, failures, announced ? "" : " (never all open at once)");
+    freeaddrinfo(res);
+    free(fds);
+    free(sent);
+    return announced ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: tls_client echo|many|silent|dribble|garbage|load|rst-at|silent-many|timed|"
-                        "half-close|notify-then-read|oversize|stall-read HOST PORT [...]\n");
+                        "half-close|notify-then-read|oversize|stall-read|hold-many|onebyte HOST PORT [...]\n");
         return 2;
     }
     setup();
@@ -1041,6 +1313,11 @@ int main(int argc, char **argv)
         return do_oversize(host, port, argv[4], strtol(argv[5], NULL, 0));
     if (strcmp(mode, "stall-read") == 0 && argc >= 6)
         return do_stall_read(host, port, strtoull(argv[4], NULL, 10), atol(argv[5]));
+    if (strcmp(mode, "hold-many") == 0 && argc >= 7)
+        return do_hold_many(host, port, atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
+    if (strcmp(mode, "onebyte") == 0 && argc >= 6)
+        return do_onebyte(host, port, atoi(argv[4]), atoi(argv[5]),
+                          argc > 6 && strcmp(argv[6], "once") == 0);
     fprintf(stderr, "tls_client: unknown mode %s\n", mode);
     return 2;
 }

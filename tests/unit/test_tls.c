@@ -4,6 +4,7 @@
  * and RSA certificates, buffered plaintext, mutual TLS, resumption, stalled and hostile clients,
  * limits, deadlines, the event-loop hooks, back-pressure without losing bytes, resets, teardown and
  * descriptor counts. Every wait is bounded; clients run under `timeout`. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -158,9 +159,20 @@ static bool child_exited(pid_t pid, int *status_out)
 
 /* ---- raw TCP clients ---- */
 
-static int raw_connect(uint16_t port)
+/* A plain TCP connection to 127.0.0.1:port from the loopback address `source` (any 127.x.y.z
+ * works, so tests can play clients at different addresses), or from the default when NULL. */
+static int raw_connect_from(uint16_t port, const char *source)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in from;
+    memset(&from, 0, sizeof from);
+    from.sin_family = AF_INET;
+    if (fd >= 0 && source &&
+        (inet_pton(AF_INET, source, &from.sin_addr) != 1 ||
+         bind(fd, (struct sockaddr *)&from, sizeof from) != 0)) {
+        close(fd);
+        return -1;
+    }
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
@@ -172,6 +184,11 @@ static int raw_connect(uint16_t port)
         return -1;
     }
     return fd;
+}
+
+static int raw_connect(uint16_t port)
+{
+    return raw_connect_from(port, NULL);
 }
 
 /* Waits up to timeout_ms for the server to end the connection: true on EOF or reset. */
@@ -888,18 +905,20 @@ static void test_limits(void)
     CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     server_stop(&s);
 
-    /* Pending queue of 2 held by stalled clients: once they are old enough, they make room. */
+    /* Pending queue of 2 held by stalled clients (each from its own address, so within its share
+     * of the queue): once they have stalled long enough, they make room. */
     portal_limits_default(&limits);
     limits.max_pending_handshakes = 2;
     CHECK(server_start(&s, &limits));
     cfg = make_config(&s, "server-ec.pem", "server-ec.key", NULL, 0);
-    int stalled[3] = {raw_connect(s.port), raw_connect(s.port), -1};
+    int stalled[3] = {raw_connect_from(s.port, "127.0.0.2"), raw_connect_from(s.port, "127.0.0.3"),
+                      -1};
     portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 50);
     CHECK_EQ_INT(pending_count(&s), 2);
-    stalled[2] = raw_connect(s.port);
+    stalled[2] = raw_connect_from(s.port, "127.0.0.4");
     portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 50);
     CHECK_EQ_INT(pending_count(&s), 2); /* the third waits in the backlog */
-    sleep_ms(PORTAL_TLS_EVICT_AGE_MS + 100);
+    sleep_ms(PORTAL_TLS_STALL_MS + 100);
     char out[PATH_MAX + 32];
     snprintf(out, sizeof out, "%s/evict.out", g_tmp);
     int64_t t0 = now_ms();
@@ -934,6 +953,63 @@ static void test_limits(void)
     CHECK(strstr(g_log_last, "not finished within 300 ms") != NULL);
     CHECK(raw_sees_close(raw, 1000));
     close(raw);
+    server_stop(&s);
+}
+
+/* Admission (docs/spec-socket-tls.md, tlsAccept step 4): a handshake starts only while it can
+ * become a session; and with the queue full, a client from another address takes a handshake of
+ * the address holding more than its share at once. Raw clients that never finish a ClientHello,
+ * so nothing here waits for a handshake. */
+static void test_admission(void)
+{
+    portal_limits limits;
+    portal_limits_default(&limits);
+    limits.max_tls_sessions = 2;
+    server s;
+    CHECK(server_start(&s, &limits));
+    int32_t cfg = make_config(&s, "server-ec.pem", "server-ec.key", NULL, 0);
+    int raw[3] = {raw_connect(s.port), raw_connect(s.port), raw_connect(s.port)};
+    for (int i = 0; i < 5; i++)
+        portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 20);
+    CHECK_EQ_INT(pending_count(&s), 2); /* the third could not become a session: backlog */
+    int wake;
+    CHECK(!tls_engine_accepting(&s.app, &wake)); /* and sockPoll does not report it */
+    for (int i = 0; i < 3; i++)
+        close(raw[i]);
+    server_stop(&s);
+
+    /* A queue of 4 (share 2) held by 127.0.0.2 with connections that sent one byte. */
+    portal_limits_default(&limits);
+    limits.max_pending_handshakes = 4;
+    CHECK(server_start(&s, &limits));
+    cfg = make_config(&s, "server-ec.pem", "server-ec.key", NULL, 0);
+    int hog[4];
+    for (int i = 0; i < 4; i++) {
+        hog[i] = raw_connect_from(s.port, "127.0.0.2");
+        CHECK(hog[i] >= 0 && send(hog[i], "\x16", 1, 0) == 1);
+    }
+    for (int i = 0; i < 10 && pending_count(&s) < 4; i++)
+        portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 20);
+    CHECK_EQ_INT(pending_count(&s), 4);
+    int other = raw_connect_from(s.port, "127.0.0.3");
+    CHECK(other >= 0);
+    /* One call, no waiting: it is taken at once, not after a stall or eviction time. */
+    CHECK_EQ_INT(portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0), -3);
+    CHECK_EQ_INT(pending_count(&s), 4);
+    bool taken = false;
+    for (int i = 0; i < pending_count(&s); i++)
+        taken |= s.app.tls->pending[i]->peer.ip[3] == 3;
+    CHECK(taken);
+    int closed = 0;
+    for (int i = 0; i < 4; i++)
+        closed += raw_sees_close(hog[i], 200);
+    CHECK_EQ_INT(closed, 1);
+    if (taken && closed == 1)
+        printf("  a client from 127.0.0.3 took one of 127.0.0.2's 4 handshakes in a full queue of 4 "
+               "at once\n");
+    for (int i = 0; i < 4; i++)
+        close(hog[i]);
+    close(other);
     server_stop(&s);
 }
 
@@ -1334,6 +1410,7 @@ int main(void)
         {"garbage and resets", test_garbage_and_reset},
         {"event-loop hooks", test_event_loop_hooks},
         {"limits", test_limits},
+        {"admission", test_admission},
         {"back-pressure", test_backpressure},
         {"config free keeps sessions", test_config_free_keeps_sessions},
         {"IPv6", test_ipv6},

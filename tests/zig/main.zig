@@ -79,7 +79,21 @@ fn testLayouts() void {
     var any = socket.AnyAddr{ .v6 = b };
     expect(@sizeOf(socket.AnyAddr) == 28 and any.family() == 10 and any.port() == 8443, "AnyAddr reads family/port of either form", .{});
     var text: [64]u8 = undefined;
-    expect(std.mem.eql(u8, any.toText(&text), "[0:0:0:0:0:0:0:1]:8443"), "IPv6 address text", .{});
+    expect(std.mem.eql(u8, any.toText(&text), "[::1]:8443"), "IPv6 address text (RFC 5952)", .{});
+    const v6_cases = [_]struct { ip: [16]u8, text: []const u8 }{
+        .{ .ip = [_]u8{0} ** 16, .text = "[::]:8443" },
+        .{ .ip = [_]u8{ 0x20, 0x01, 0x0d, 0xb8 } ++ [_]u8{0} ** 11 ++ [_]u8{5}, .text = "[2001:db8::5]:8443" },
+        .{ .ip = [_]u8{ 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3 }, .text = "[1:0:0:2::3]:8443" },
+        .{ .ip = [_]u8{ 0, 1, 0, 0, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7 }, .text = "[1:0:2:3:4:5:6:7]:8443" },
+        .{ .ip = [_]u8{ 0, 1, 0, 0, 0, 0, 0, 2, 0, 3, 0, 0, 0, 0, 0, 4 }, .text = "[1::2:3:0:0:4]:8443" },
+        .{ .ip = [_]u8{ 0xfe, 0x80 } ++ [_]u8{0} ** 14, .text = "[fe80::]:8443" },
+    };
+    for (v6_cases) |c| {
+        var v = b;
+        v.ip = c.ip;
+        const t = (socket.AnyAddr{ .v6 = v }).toText(&text);
+        expect(std.mem.eql(u8, t, c.text), "IPv6 text {s} (got {s})", .{ c.text, t });
+    }
     any = .{ .v4 = a };
     expect(std.mem.eql(u8, any.toText(&text), "10.0.0.5:8443"), "IPv4 address text", .{});
     expect(@sizeOf(socket.PollEntry) == 8 and @sizeOf(tls.SessionInfo) == 328, "PollEntry 8 bytes, SessionInfo 328 bytes", .{});

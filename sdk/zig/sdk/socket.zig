@@ -86,15 +86,37 @@ pub const AnyAddr = extern union {
         return self.v4.port;
     }
 
-    /// "a.b.c.d:port" or "[x:x:x:x:x:x:x:x]:port" into `buf` (64 bytes are always enough).
+    /// "a.b.c.d:port" or "[v6]:port" into `buf` (64 bytes are always enough), the IPv6 address
+    /// in its RFC 5952 text as portal-host's logs write it: lower-case hex without leading zeros,
+    /// the longest run of two or more zero groups (the first on a tie) as "::" ("[::1]:8443").
     pub fn toText(self: *const AnyAddr, buf: []u8) []const u8 {
         var w = TextWriter{ .buf = buf };
         if (self.family() == AF_INET6) {
-            w.byte('[');
+            var groups: [8]u16 = undefined;
+            for (&groups, 0..) |*g, k| g.* = @as(u16, self.v6.ip[2 * k]) << 8 | self.v6.ip[2 * k + 1];
+            var run_start: usize = 8;
+            var run_len: usize = 0;
             var i: usize = 0;
-            while (i < 16) : (i += 2) {
-                if (i > 0) w.byte(':');
-                w.hex(@as(u16, self.v6.ip[i]) << 8 | self.v6.ip[i + 1]);
+            while (i < 8) {
+                const start = i;
+                while (i < 8 and groups[i] == 0) i += 1;
+                if (i - start >= 2 and i - start > run_len) {
+                    run_start = start;
+                    run_len = i - start;
+                }
+                if (i == start) i += 1;
+            }
+            w.byte('[');
+            i = 0;
+            while (i < 8) : (i += 1) {
+                if (i == run_start) {
+                    w.byte(':');
+                    w.byte(':');
+                    i += run_len - 1;
+                    continue;
+                }
+                if (i > 0 and i != run_start + run_len) w.byte(':');
+                w.hex(groups[i]);
             }
             w.byte(']');
         } else {

@@ -140,6 +140,12 @@ static inline SocketAddr6 pp_addr6_loopback(uint16_t port)
 static inline int32_t pp_addr_family(const pp_sockaddr_any *addr) { return addr->v4.family; }
 static inline uint16_t pp_addr_port(const pp_sockaddr_any *addr) { return addr->v4.port; }
 
+/* "a.b.c.d:port" or "[v6]:port" with the IPv6 address in its RFC 5952 text ("[::1]:8443",
+ * "[2001:db8::5]:80"), the form portal-host's own log lines use. PP_ADDR_TEXT_SIZE bytes are
+ * always enough; a smaller `out` gets a cut, NUL-terminated text. Returns `out`. */
+#define PP_ADDR_TEXT_SIZE 56
+char *pp_addr_format(const pp_sockaddr_any *addr, char *out, size_t size);
+
 /* ---- errors ----
  * PP_ERR_NOT_READY (-3) means both "not yet" (would block, timed out, connect in progress, no
  * pending client) and, from sockRecv, "the peer is gone" (reset, not connected); the message
