@@ -45,7 +45,7 @@ check "s_client over 127.0.0.1: line echoed ($((t1 - t0)) ms incl. $STDIN_S s st
 if grep -q "listening on \[::\]" "$LOG"; then
     sclient "$WORK/s6" "[::1]:$PORT"
     check "s_client over ::1: line echoed" grep -q '^zig-ping-' "$WORK/s6"
-    check "app logged the IPv6 client" grep -q "client \[0:0:0:0:0:0:0:1\]:[0-9]* connected" "$LOG"
+    check "app logged the IPv6 client as [::1] (RFC 5952 text)" grep -q "client \[::1\]:[0-9]* connected" "$LOG"
 fi
 wait_for_log "$LOG" "closed (peer closed)" 5
 check "app logged the IPv4 client" grep -q "client 127.0.0.1:[0-9]* connected" "$LOG"
