@@ -1,16 +1,18 @@
 /* lwip.c - the platform layer (platform.h) for the firmware: lwIP sockets through the lwip_* API,
- * waits with lwip_poll (or lwip_select when the stack has no poll), ESP-IDF clocks, randomness and
+ * waits with lwip_select (lwip_poll when the stack has no select, with its answers cut down to
+ * what select says: no HANGUP, as on ESP-IDF), ESP-IDF clocks, randomness and
  * Wi-Fi station under ESP_PLATFORM, portable fallbacks elsewhere so the file also compiles against
  * a desktop lwIP (Debian's liblwip-dev) in `make test`.
  *
  * lwIP rule kept here: SO_RCVTIMEO/SO_SNDTIMEO = 0 means "block forever" to lwIP, so this file never
  * sets socket timeouts at all. Every socket is non-blocking (O_NONBLOCK via lwip_fcntl) and every
- * wait is an explicit lwip_poll/lwip_select with the caller's timeout. */
+ * wait is an explicit lwip_select/lwip_poll with the caller's timeout. */
 #include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h> /* first: ESP-IDF's lwIP uses the C library's O_NONBLOCK / F_GETFL values */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lwip/opt.h"
@@ -370,7 +372,7 @@ portal_fd portal_platform_interrupt_fd(void)
  * One wait on `fd` (and the interrupt descriptor when set) for at most `timeout_ms` (< 0 =
  * forever). Returns the ready mask of `fd` (0 on timeout), PORTAL_IO_INTERRUPTED when only the
  * interrupt descriptor fired, or PORTAL_IO_ERROR with errno kept. */
-#if LWIP_SOCKET_POLL
+#if !LWIP_SOCKET_SELECT
 static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_fired)
 {
     struct pollfd fds[2];
@@ -403,9 +405,7 @@ static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_f
         ready |= PORTAL_WAIT_WRITE;
     if (fds[0].revents & POLLERR)
         ready |= PORTAL_WAIT_ERROR;
-    if (fds[0].revents & POLLHUP)
-        ready |= PORTAL_WAIT_HANGUP;
-    return ready;
+    return ready; /* never HANGUP: select, which ESP-IDF waits with, cannot say it */
 }
 #else
 static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_fired)
@@ -472,6 +472,109 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
         }
     }
 }
+
+/* Multi-descriptor wait with select semantics (platform.h): what ESP-IDF's select-based waiting
+ * reports, whichever lwIP call does the waiting. */
+#if LWIP_SOCKET_SELECT
+int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout_ms)
+{
+    fd_set rd, wr, ex;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_ZERO(&ex);
+    int maxfd = -1;
+    for (int i = 0; i < count; i++) {
+        portal_wait_entry *e = &entries[i];
+        e->ready = 0;
+        if (e->fd == PORTAL_FD_INVALID || !(e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
+            continue;
+        if (e->fd < 0 || e->fd >= FD_SETSIZE)
+            return fail_with_errno(EINVAL, PORTAL_IO_ERROR); /* FD_SETSIZE below the socket count */
+        if (e->events & PORTAL_WAIT_READ)
+            FD_SET(e->fd, &rd);
+        if (e->events & PORTAL_WAIT_WRITE)
+            FD_SET(e->fd, &wr);
+        FD_SET(e->fd, &ex);
+        if (e->fd > maxfd)
+            maxfd = e->fd;
+    }
+    struct timeval tv, *tvp = NULL;
+    if (timeout_ms >= 0) {
+        tv.tv_sec = timeout_ms / 1000;
+        tv.tv_usec = (timeout_ms % 1000) * 1000;
+        tvp = &tv;
+    }
+    int n = lwip_select(maxfd + 1, &rd, &wr, &ex, tvp);
+    if (n < 0)
+        return errno == EINTR ? PORTAL_IO_WOULD_BLOCK : fail_with_errno(errno, PORTAL_IO_ERROR);
+    int ready = 0;
+    for (int i = 0; n > 0 && i < count; i++) {
+        portal_wait_entry *e = &entries[i];
+        if (e->fd < 0 || !(e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
+            continue;
+        if ((e->events & PORTAL_WAIT_READ) && FD_ISSET(e->fd, &rd))
+            e->ready |= PORTAL_WAIT_READ;
+        if ((e->events & PORTAL_WAIT_WRITE) && FD_ISSET(e->fd, &wr))
+            e->ready |= PORTAL_WAIT_WRITE;
+        if (FD_ISSET(e->fd, &ex))
+            e->ready |= PORTAL_WAIT_ERROR;
+        if (e->ready)
+            ready++;
+    }
+    return ready;
+}
+#else
+/* A stack built without select (Debian's liblwip): lwip_poll, with its answers cut down to what
+ * select would have said, so tests on the desktop see the device's behaviour. */
+int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout_ms)
+{
+    struct pollfd stack_fds[32];
+    struct pollfd *fds = stack_fds;
+    if (count < 0)
+        count = 0;
+    if ((size_t)count > sizeof stack_fds / sizeof stack_fds[0]) {
+        fds = malloc((size_t)count * sizeof *fds);
+        if (!fds)
+            return fail_with_errno(ENOMEM, PORTAL_IO_ERROR);
+    }
+    nfds_t nfds = 0;
+    for (int i = 0; i < count; i++) {
+        portal_wait_entry *e = &entries[i];
+        e->ready = 0;
+        if (e->fd == PORTAL_FD_INVALID || !(e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
+            continue; /* select never reports a descriptor that is in no set */
+        fds[nfds].fd = e->fd;
+        fds[nfds].events = (short)(((e->events & PORTAL_WAIT_READ) ? POLLIN : 0) |
+                                   ((e->events & PORTAL_WAIT_WRITE) ? POLLOUT : 0));
+        fds[nfds].revents = 0;
+        nfds++;
+    }
+    int n = lwip_poll(fds, nfds, timeout_ms < 0 ? -1 : timeout_ms);
+    int err = errno;
+    int ready = 0;
+    nfds_t k = 0;
+    for (int i = 0; i < count; i++) {
+        portal_wait_entry *e = &entries[i];
+        if (e->fd == PORTAL_FD_INVALID || !(e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
+            continue;
+        short r = n > 0 ? fds[k].revents : 0;
+        k++;
+        if ((e->events & PORTAL_WAIT_READ) && (r & POLLIN))
+            e->ready |= PORTAL_WAIT_READ;
+        if ((e->events & PORTAL_WAIT_WRITE) && (r & POLLOUT))
+            e->ready |= PORTAL_WAIT_WRITE;
+        if (r & (POLLERR | POLLNVAL))
+            e->ready |= PORTAL_WAIT_ERROR;
+        if (e->ready)
+            ready++;
+    }
+    if (fds != stack_fds)
+        free(fds);
+    if (n < 0)
+        return err == EINTR ? PORTAL_IO_WOULD_BLOCK : fail_with_errno(err, PORTAL_IO_ERROR);
+    return ready;
+}
+#endif
 
 /* lwIP keeps no cheap count of open sockets that is portable across versions. */
 int portal_platform_open_fd_count(void)

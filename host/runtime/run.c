@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <malloc.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -101,16 +100,16 @@ bool portal_rt_wait(portal_rt *rt, int timeout_ms)
         int tls_wait = portal_tls_next_deadline_ms(&rt->app);
         if (tls_wait >= 0 && (wait < 0 || tls_wait < wait))
             wait = tls_wait;
-        struct pollfd fds[1 + 256];
+        portal_wait_entry fds[1 + 256];
         fds[0].fd = signal_pipe[0];
-        fds[0].events = POLLIN;
+        fds[0].events = PORTAL_WAIT_READ;
         int n = 1 + portal_tls_poll_fill(&rt->app, fds + 1, 256);
-        int ready = poll(fds, (nfds_t)n, wait);
-        if (ready < 0 && errno != EINTR) {
-            rt->wait_errno = errno;
+        int ready = portal_platform_wait_many(fds, n, wait);
+        if (ready == PORTAL_IO_ERROR) {
+            rt->wait_errno = portal_platform_last_errno() ? portal_platform_last_errno() : EIO;
             return false;
         }
-        if (ready > 0 && (fds[0].revents & POLLIN)) {
+        if (ready > 0 && (fds[0].ready & PORTAL_WAIT_READ)) {
             char drain[16];
             while (read(signal_pipe[0], drain, sizeof drain) > 0) {
             }
