@@ -163,6 +163,72 @@ static void from_native(const struct sockaddr_storage *native, portal_sockaddr *
     }
 }
 
+/* ---- socket budget (item: accept only when a socket can be had) ----
+ * lwIP's socket table is small and fixed on ESP-IDF (CONFIG_LWIP_MAX_SOCKETS: 1-16, default 10,
+ * on 5.0-5.3) and shared with the firmware's own servers. When it is full, lwip_accept takes the
+ * queued connection off the backlog, finds no socket for it, deletes it (the client sees a
+ * reset) and fails with ENFILE: a server that retries resets every waiting client. So this layer
+ * counts the lwIP sockets it holds against the share the firmware gives the portal host
+ * (CONFIG_PORTAL_LWIP_SOCKETS, or PORTAL_LWIP_SOCKETS at compile time) and, at that share,
+ * never calls lwip_accept: accept fails with ENFILE at once and the client stays queued until a
+ * socket is closed (socket.c then pauses the listener; see portal_socket_accept_failed). */
+#ifndef PORTAL_LWIP_SOCKETS
+#ifdef CONFIG_PORTAL_LWIP_SOCKETS
+#define PORTAL_LWIP_SOCKETS CONFIG_PORTAL_LWIP_SOCKETS
+#else
+#define PORTAL_LWIP_SOCKETS 10 /* CONFIG_LWIP_MAX_SOCKETS' default on ESP-IDF 5.0-5.3 */
+#endif
+#endif
+
+static int sockets_held; /* lwIP sockets this layer created or accepted and has not closed */
+
+static int sockets_held_now(void)
+{
+    return __atomic_load_n(&sockets_held, __ATOMIC_RELAXED);
+}
+
+static void sockets_held_add(int delta)
+{
+    __atomic_add_fetch(&sockets_held, delta, __ATOMIC_RELAXED);
+}
+
+int portal_platform_sockets_free(void)
+{
+    int left = PORTAL_LWIP_SOCKETS - sockets_held_now();
+    return left > 0 ? left : 0;
+}
+
+/* A desktop lwIP whose socket table is larger than the device's (Debian's liblwip grows its
+ * table without bound) is made to behave like ESP-IDF's when PORTAL_LWIP_STACK_SOCKETS is set:
+ * beyond that many sockets, lwip_socket fails with ENFILE and lwip_accept drops the connection it
+ * took off the backlog and fails with ENFILE, exactly the two calls' behaviour on the device. The
+ * test host (portal-host-lwip) sets it to PORTAL_LWIP_SOCKETS, so the budget above is what keeps
+ * waiting clients from being reset there, as on the device. */
+#ifdef PORTAL_LWIP_STACK_SOCKETS
+static int stack_socket(int domain, int type, int protocol)
+{
+    if (sockets_held_now() >= PORTAL_LWIP_STACK_SOCKETS) {
+        errno = ENFILE;
+        return -1;
+    }
+    return lwip_socket(domain, type, protocol);
+}
+
+static int stack_accept(int fd, struct sockaddr *addr, socklen_t *addr_len)
+{
+    int client = lwip_accept(fd, addr, addr_len);
+    if (client >= 0 && sockets_held_now() >= PORTAL_LWIP_STACK_SOCKETS) {
+        lwip_close(client); /* the device's lwip_accept deletes the netconn it has no socket for */
+        errno = ENFILE;
+        return -1;
+    }
+    return client;
+}
+#else
+#define stack_socket lwip_socket
+#define stack_accept lwip_accept
+#endif
+
 /* ---- sockets ---- */
 
 static bool set_nonblocking(int fd)
@@ -185,12 +251,15 @@ portal_fd portal_platform_socket(int family, int type_stream_or_dgram, int proto
     int domain = AF_INET;
 #endif
     int type = type_stream_or_dgram == 2 ? SOCK_DGRAM : SOCK_STREAM;
-    int fd = lwip_socket(domain, type, protocol);
+    if (portal_platform_sockets_free() == 0)
+        return fail_with_errno(ENFILE, PORTAL_FD_INVALID);
+    int fd = stack_socket(domain, type, protocol);
     if (fd < 0)
         return fail_with_errno(errno, PORTAL_FD_INVALID);
+    sockets_held_add(1);
     if (!set_nonblocking(fd)) {
         int err = errno;
-        lwip_close(fd);
+        portal_platform_close(fd);
         return fail_with_errno(err, PORTAL_FD_INVALID);
     }
 #if LWIP_IPV6
@@ -198,7 +267,7 @@ portal_fd portal_platform_socket(int family, int type_stream_or_dgram, int proto
         int on = 1;
         if (lwip_setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, (socklen_t)sizeof on) != 0) {
             int err = errno;
-            lwip_close(fd);
+            portal_platform_close(fd);
             return fail_with_errno(err, PORTAL_FD_INVALID);
         }
     }
@@ -238,18 +307,22 @@ int portal_platform_listen(portal_fd fd, int backlog)
 }
 
 /* lwIP has no accept4: the new socket is made non-blocking right after accept. A connection that
- * died in the queue (ECONNABORTED) is skipped so the next one can be taken. */
+ * died in the queue (ECONNABORTED) is skipped so the next one can be taken. With no socket left
+ * in the budget the queue is not touched at all (see "socket budget"). */
 portal_fd portal_platform_accept(portal_fd fd, portal_sockaddr *peer)
 {
     struct sockaddr_storage native;
     for (;;) {
+        if (portal_platform_sockets_free() == 0)
+            return fail_with_errno(ENFILE, PORTAL_IO_ERROR);
         socklen_t native_len = (socklen_t)sizeof native;
         memset(&native, 0, sizeof native);
-        int client = lwip_accept(fd, (struct sockaddr *)&native, &native_len);
+        int client = stack_accept(fd, (struct sockaddr *)&native, &native_len);
         if (client >= 0) {
+            sockets_held_add(1);
             if (!set_nonblocking(client)) {
                 int err = errno;
-                lwip_close(client);
+                portal_platform_close(client);
                 return fail_with_errno(err, PORTAL_IO_ERROR);
             }
             if (peer)
@@ -319,8 +392,8 @@ long portal_platform_recv(portal_fd fd, void *buf, size_t len)
 
 void portal_platform_close(portal_fd fd)
 {
-    if (fd >= 0)
-        (void)lwip_close(fd);
+    if (fd >= 0 && lwip_close(fd) == 0)
+        sockets_held_add(-1);
 }
 
 int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr)
@@ -576,10 +649,10 @@ int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout
 }
 #endif
 
-/* lwIP keeps no cheap count of open sockets that is portable across versions. */
+/* lwIP keeps no count of open sockets that is portable across versions: this layer's own. */
 int portal_platform_open_fd_count(void)
 {
-    return -1;
+    return sockets_held_now();
 }
 
 /* ---- network interface ---- */

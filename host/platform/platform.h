@@ -102,7 +102,14 @@ void portal_platform_interrupt(void);
 bool portal_platform_interrupted(void);
 portal_fd portal_platform_interrupt_fd(void); /* for hosts that poll several descriptors */
 
-/* Number of open descriptors of this process (tests use it to prove teardown); -1 if unknown. */
+/* Sockets this host may still create or accept: -1 = no limit of its own (POSIX). On lwIP the
+ * stack's socket table is small and shared with the firmware, and lwip_accept with no free socket
+ * drops the queued client (ENFILE): there, socket and accept fail with ENFILE without touching the
+ * stack once this reaches 0, so waiting clients stay queued until a socket is closed. */
+int portal_platform_sockets_free(void);
+
+/* Number of open descriptors of this process (tests use it to prove teardown); -1 if unknown.
+ * lwIP: the sockets the platform layer holds (its own bookkeeping). */
 int portal_platform_open_fd_count(void);
 
 /* ---- network interface (module portal_net) ---- */

@@ -415,6 +415,13 @@ int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout
     return ready;
 }
 
+/* The kernel's descriptor limit is reported by accept4 itself (EMFILE), with the connection left
+ * in the queue, so there is no budget to consult here. */
+int portal_platform_sockets_free(void)
+{
+    return -1;
+}
+
 int portal_platform_open_fd_count(void)
 {
     DIR *dir = opendir("/proc/self/fd");

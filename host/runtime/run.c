@@ -32,6 +32,7 @@ extern sigjmp_buf wasm_rt_jmp_buf;
 
 static int signal_pipe[2] = {-1, -1};
 static volatile sig_atomic_t signal_seen;
+static portal_fd (*interrupt_fd_for)(int signal_pipe_fd); /* portal_run_options */
 
 static void on_signal(int sig)
 {
@@ -66,7 +67,8 @@ static bool install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    portal_platform_set_interrupt_fd(signal_pipe[0]);
+    portal_platform_set_interrupt_fd(interrupt_fd_for ? interrupt_fd_for(signal_pipe[0])
+                                                      : signal_pipe[0]);
     return true;
 }
 
@@ -101,7 +103,7 @@ bool portal_rt_wait(portal_rt *rt, int timeout_ms)
         if (tls_wait >= 0 && (wait < 0 || tls_wait < wait))
             wait = tls_wait;
         portal_wait_entry fds[1 + 256];
-        fds[0].fd = signal_pipe[0];
+        fds[0].fd = portal_platform_interrupt_fd(); /* the signal pipe, or what stands for it */
         fds[0].events = PORTAL_WAIT_READ;
         int n = 1 + portal_tls_poll_fill(&rt->app, fds + 1, 256);
         int ready = portal_platform_wait_many(fds, n, wait);
@@ -340,6 +342,7 @@ int portal_run(const portal_run_options *opts)
     char **argv = calloc((size_t)opts->argc + 2, sizeof *argv);
     /* -v heap report: the app context's handle table is allocated before the first reading and
      * freed by teardown; measure it so the report can take it out of the comparison. */
+    interrupt_fd_for = opts->interrupt_fd_for;
     long long heap_at_init = opts->verbose ? heap_in_use() : 0;
     bool app_ok = rt && instance && argv && portal_app_init(&rt->app, &opts->limits) &&
                   portal_fs_attach(&rt->app, opts->sd_dir);
