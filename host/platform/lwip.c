@@ -22,6 +22,7 @@
 #endif
 
 #ifdef ESP_PLATFORM
+#include "sdkconfig.h" /* CONFIG_PORTAL_LWIP_SOCKETS, CONFIG_LWIP_MAX_SOCKETS */
 #include "esp_heap_caps.h"
 #include "esp_netif.h"
 #include "esp_random.h"
@@ -178,6 +179,10 @@ static void from_native(const struct sockaddr_storage *native, portal_sockaddr *
 #else
 #define PORTAL_LWIP_SOCKETS 10 /* CONFIG_LWIP_MAX_SOCKETS' default on ESP-IDF 5.0-5.3 */
 #endif
+#endif
+
+#if defined(CONFIG_LWIP_MAX_SOCKETS) && PORTAL_LWIP_SOCKETS > CONFIG_LWIP_MAX_SOCKETS
+#error "CONFIG_PORTAL_LWIP_SOCKETS exceeds CONFIG_LWIP_MAX_SOCKETS: lwip_accept would drop clients"
 #endif
 
 static int sockets_held; /* lwIP sockets this layer created or accepted and has not closed */
