@@ -37,3 +37,18 @@ else()
   message(STATUS "lwip-host: liblwip-dev (with netif/tapif.h) not found: portal-host-lwip is not built "
                  "and tests/integration/test_lwip.sh skips")
 endif()
+
+# unit.test_lwip_platform: lwip.c on the same library through lwIP's own loopback (no root, no
+# TAP), with a 4-socket budget: the budget, wait_many's select semantics, the socket count.
+if(PORTAL_LWIP_INCLUDE_DIR AND PORTAL_LWIP_LIB)
+  find_package(Threads REQUIRED)
+  add_executable(test_lwip_platform tests/lwip/test_lwip_platform.c host/platform/lwip.c)
+  target_include_directories(test_lwip_platform PRIVATE ${PORTAL_LWIP_INCLUDE_DIR}
+    ${CMAKE_SOURCE_DIR}/host ${CMAKE_SOURCE_DIR}/tests/unit)
+  target_compile_options(test_lwip_platform PRIVATE ${PORTAL_WARNINGS})
+  target_compile_definitions(test_lwip_platform PRIVATE PORTAL_LWIP_SOCKETS=4 PORTAL_LWIP_STACK_SOCKETS=4)
+  target_link_libraries(test_lwip_platform PRIVATE ${PORTAL_LWIP_LIB} Threads::Threads)
+  add_test(NAME unit.test_lwip_platform
+    COMMAND bash ${CMAKE_SOURCE_DIR}/tests/valgrind/vg-run $<TARGET_FILE:test_lwip_platform>)
+  set_tests_properties(unit.test_lwip_platform PROPERTIES TIMEOUT 120 LABELS unit)
+endif()

@@ -17,6 +17,7 @@
 
 #include "lwip/opt.h"
 #include "lwip/sockets.h"
+#include "lwip/sys.h" /* sys_msleep */
 #if LWIP_DNS
 #include "lwip/netdb.h"
 #endif
@@ -552,10 +553,33 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
 }
 
 /* Multi-descriptor wait with select semantics (platform.h): what ESP-IDF's select-based waiting
- * reports, whichever lwIP call does the waiting. */
+ * reports, whichever lwIP call does the waiting. With no entry to watch, select would only sleep:
+ * done here the same way on both paths (lwip_poll rejects an empty set); "forever" with nothing to
+ * watch would never return, so that is an error instead of a hang. */
+static bool wait_many_nothing(portal_wait_entry *entries, int count, int timeout_ms, int *result)
+{
+    for (int i = 0; i < count; i++) {
+        if (entries[i].fd != PORTAL_FD_INVALID &&
+            (entries[i].events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
+            return false;
+    }
+    if (timeout_ms < 0) {
+        *result = fail_with_errno(EINVAL, PORTAL_IO_ERROR);
+        return true;
+    }
+    if (timeout_ms > 0)
+        sys_msleep((u32_t)timeout_ms);
+    for (int i = 0; i < count; i++)
+        entries[i].ready = 0;
+    *result = 0;
+    return true;
+}
 #if LWIP_SOCKET_SELECT
 int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout_ms)
 {
+    int nothing_result;
+    if (wait_many_nothing(entries, count, timeout_ms, &nothing_result))
+        return nothing_result;
     fd_set rd, wr, ex;
     FD_ZERO(&rd);
     FD_ZERO(&wr);
@@ -606,6 +630,9 @@ int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout
  * select would have said, so tests on the desktop see the device's behaviour. */
 int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout_ms)
 {
+    int nothing_result;
+    if (wait_many_nothing(entries, count, timeout_ms, &nothing_result))
+        return nothing_result;
     struct pollfd stack_fds[32];
     struct pollfd *fds = stack_fds;
     if (count < 0)
