@@ -90,6 +90,12 @@ static int plan_entries(portal_app *app, const uint8_t *entries, uint32_t count,
                  * ready at once, and accepting it would fail again. Look again after the pause. */
                 fd = PORTAL_FD_INVALID;
                 plan->wait_ms = min_wait(plan->wait_ms, paused);
+            } else if (s->listening && portal_platform_sockets_free() == 0) {
+                /* lwIP: no socket for a new client (platform.h). It stays in the backlog and the
+                 * listener is not ready for it; a socket freed by another app is seen at the
+                 * next look, PORTAL_ACCEPT_PAUSE_MS later at most. */
+                fd = PORTAL_FD_INVALID;
+                plan->wait_ms = min_wait(plan->wait_ms, PORTAL_ACCEPT_PAUSE_MS);
             }
             break;
         }

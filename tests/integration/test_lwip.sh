@@ -114,8 +114,11 @@ check "the waiting client was served once sockets freed, not reset ($(tail -1 "$
 waited_ms=$(($(now_ms) - t0))
 check "it waited for the load to end (${waited_ms} ms >= 3000)" test $waited_ms -ge 3000
 enfile_after=$(grep -c "Too many open files in system" "$LOG")
-check "accept refused for want of a socket meanwhile ($((enfile_after - enfile_before)) times)" \
-    test $((enfile_after - enfile_before)) -ge 1
+# sockPoll does not call the listener ready while no socket can be had, so the app is not woken
+# to try accepts that fail (one per 100 ms pause otherwise: ~40 over these 4 s). The app's own
+# accept loop, which goes on after its last success until "no client", may meet the limit once.
+check "sockPoll did not wake the app for accepts that could not succeed ($((enfile_after - enfile_before)) refused)" \
+    test $((enfile_after - enfile_before)) -le 2
 sclient "$WORK/s3"
 check "echo after the limit was reached" grep -q '^ping-' "$WORK/s3"
 
