@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,7 @@ static portal_fd wake_socket = PORTAL_FD_INVALID;
 static int bridge_pipe = -1;
 static pthread_t bridge_thread;
 static bool bridge_running;
-static volatile int bridge_stop;
+static atomic_int bridge_stop; /* set by portal_lwip_host_stop, read by the bridge thread */
 
 static void *bridge_main(void *arg)
 {
