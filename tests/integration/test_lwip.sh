@@ -6,8 +6,9 @@
 # lwIP is limited like ESP-IDF's default (10 sockets, PORTAL_LWIP_TEST_SOCKETS) and waits with
 # select semantics (no HANGUP), so this covers: TLS echo verified with the build's CA; a client
 # reset mid-handshake; clients up to the socket limit plus one that waits in the backlog and is
-# served, not reset, once a socket frees (lwip_accept would have dropped it); teardown closing
-# every lwIP socket (the platform's own count, printed by portal-host-lwip at exit).
+# served, not reset, once a socket frees (lwip_accept would have dropped it); SIGTERM ending the
+# app at once although it sleeps in an lwIP wait; teardown closing every lwIP socket (the
+# platform's own count, printed by portal-host-lwip at exit).
 # Needs root, `ip netns` and /dev/net/tun; skips (with the reason in the summary) without them.
 # Not run under valgrind (label no-valgrind): the valgrind wrapper is portal-host's; this test
 # runs its own binary, natively in the normal pass and sanitized in the ASan build.
