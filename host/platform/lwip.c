@@ -1,25 +1,29 @@
 /* lwip.c - the platform layer (platform.h) for the firmware: lwIP sockets through the lwip_* API,
- * waits with lwip_poll (or lwip_select when the stack has no poll), ESP-IDF clocks, randomness and
+ * waits with lwip_select (lwip_poll when the stack has no select, with its answers cut down to
+ * what select says: no HANGUP, as on ESP-IDF), ESP-IDF clocks, randomness and
  * Wi-Fi station under ESP_PLATFORM, portable fallbacks elsewhere so the file also compiles against
  * a desktop lwIP (Debian's liblwip-dev) in `make test`.
  *
  * lwIP rule kept here: SO_RCVTIMEO/SO_SNDTIMEO = 0 means "block forever" to lwIP, so this file never
  * sets socket timeouts at all. Every socket is non-blocking (O_NONBLOCK via lwip_fcntl) and every
- * wait is an explicit lwip_poll/lwip_select with the caller's timeout. */
+ * wait is an explicit lwip_select/lwip_poll with the caller's timeout. */
 #include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h> /* first: ESP-IDF's lwIP uses the C library's O_NONBLOCK / F_GETFL values */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lwip/opt.h"
 #include "lwip/sockets.h"
+#include "lwip/sys.h" /* sys_msleep */
 #if LWIP_DNS
 #include "lwip/netdb.h"
 #endif
 
 #ifdef ESP_PLATFORM
+#include "sdkconfig.h" /* CONFIG_PORTAL_LWIP_SOCKETS, CONFIG_LWIP_MAX_SOCKETS */
 #include "esp_heap_caps.h"
 #include "esp_netif.h"
 #include "esp_random.h"
@@ -161,6 +165,76 @@ static void from_native(const struct sockaddr_storage *native, portal_sockaddr *
     }
 }
 
+/* ---- socket budget (item: accept only when a socket can be had) ----
+ * lwIP's socket table is small and fixed on ESP-IDF (CONFIG_LWIP_MAX_SOCKETS: 1-16, default 10,
+ * on 5.0-5.3) and shared with the firmware's own servers. When it is full, lwip_accept takes the
+ * queued connection off the backlog, finds no socket for it, deletes it (the client sees a
+ * reset) and fails with ENFILE: a server that retries resets every waiting client. So this layer
+ * counts the lwIP sockets it holds against the share the firmware gives the portal host
+ * (CONFIG_PORTAL_LWIP_SOCKETS, or PORTAL_LWIP_SOCKETS at compile time) and, at that share,
+ * never calls lwip_accept: accept fails with ENFILE at once and the client stays queued until a
+ * socket is closed (socket.c then pauses the listener; see portal_socket_accept_failed). */
+#ifndef PORTAL_LWIP_SOCKETS
+#ifdef CONFIG_PORTAL_LWIP_SOCKETS
+#define PORTAL_LWIP_SOCKETS CONFIG_PORTAL_LWIP_SOCKETS
+#else
+#define PORTAL_LWIP_SOCKETS 10 /* CONFIG_LWIP_MAX_SOCKETS' default on ESP-IDF 5.0-5.3 */
+#endif
+#endif
+
+#if defined(CONFIG_LWIP_MAX_SOCKETS) && PORTAL_LWIP_SOCKETS > CONFIG_LWIP_MAX_SOCKETS
+#error "CONFIG_PORTAL_LWIP_SOCKETS exceeds CONFIG_LWIP_MAX_SOCKETS: lwip_accept would drop clients"
+#endif
+
+static int sockets_held; /* lwIP sockets this layer created or accepted and has not closed */
+
+static int sockets_held_now(void)
+{
+    return __atomic_load_n(&sockets_held, __ATOMIC_RELAXED);
+}
+
+static void sockets_held_add(int delta)
+{
+    __atomic_add_fetch(&sockets_held, delta, __ATOMIC_RELAXED);
+}
+
+int portal_platform_sockets_free(void)
+{
+    int left = PORTAL_LWIP_SOCKETS - sockets_held_now();
+    return left > 0 ? left : 0;
+}
+
+/* A desktop lwIP whose socket table is larger than the device's (Debian's liblwip grows its
+ * table without bound) is made to behave like ESP-IDF's when PORTAL_LWIP_STACK_SOCKETS is set:
+ * beyond that many sockets, lwip_socket fails with ENFILE and lwip_accept drops the connection it
+ * took off the backlog and fails with ENFILE, exactly the two calls' behaviour on the device. The
+ * test host (portal-host-lwip) sets it to PORTAL_LWIP_SOCKETS, so the budget above is what keeps
+ * waiting clients from being reset there, as on the device. */
+#ifdef PORTAL_LWIP_STACK_SOCKETS
+static int stack_socket(int domain, int type, int protocol)
+{
+    if (sockets_held_now() >= PORTAL_LWIP_STACK_SOCKETS) {
+        errno = ENFILE;
+        return -1;
+    }
+    return lwip_socket(domain, type, protocol);
+}
+
+static int stack_accept(int fd, struct sockaddr *addr, socklen_t *addr_len)
+{
+    int client = lwip_accept(fd, addr, addr_len);
+    if (client >= 0 && sockets_held_now() >= PORTAL_LWIP_STACK_SOCKETS) {
+        lwip_close(client); /* the device's lwip_accept deletes the netconn it has no socket for */
+        errno = ENFILE;
+        return -1;
+    }
+    return client;
+}
+#else
+#define stack_socket lwip_socket
+#define stack_accept lwip_accept
+#endif
+
 /* ---- sockets ---- */
 
 static bool set_nonblocking(int fd)
@@ -183,12 +257,15 @@ portal_fd portal_platform_socket(int family, int type_stream_or_dgram, int proto
     int domain = AF_INET;
 #endif
     int type = type_stream_or_dgram == 2 ? SOCK_DGRAM : SOCK_STREAM;
-    int fd = lwip_socket(domain, type, protocol);
+    if (portal_platform_sockets_free() == 0)
+        return fail_with_errno(ENFILE, PORTAL_FD_INVALID);
+    int fd = stack_socket(domain, type, protocol);
     if (fd < 0)
         return fail_with_errno(errno, PORTAL_FD_INVALID);
+    sockets_held_add(1);
     if (!set_nonblocking(fd)) {
         int err = errno;
-        lwip_close(fd);
+        portal_platform_close(fd);
         return fail_with_errno(err, PORTAL_FD_INVALID);
     }
 #if LWIP_IPV6
@@ -196,7 +273,7 @@ portal_fd portal_platform_socket(int family, int type_stream_or_dgram, int proto
         int on = 1;
         if (lwip_setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, (socklen_t)sizeof on) != 0) {
             int err = errno;
-            lwip_close(fd);
+            portal_platform_close(fd);
             return fail_with_errno(err, PORTAL_FD_INVALID);
         }
     }
@@ -236,18 +313,22 @@ int portal_platform_listen(portal_fd fd, int backlog)
 }
 
 /* lwIP has no accept4: the new socket is made non-blocking right after accept. A connection that
- * died in the queue (ECONNABORTED) is skipped so the next one can be taken. */
+ * died in the queue (ECONNABORTED) is skipped so the next one can be taken. With no socket left
+ * in the budget the queue is not touched at all (see "socket budget"). */
 portal_fd portal_platform_accept(portal_fd fd, portal_sockaddr *peer)
 {
     struct sockaddr_storage native;
     for (;;) {
+        if (portal_platform_sockets_free() == 0)
+            return fail_with_errno(ENFILE, PORTAL_IO_ERROR);
         socklen_t native_len = (socklen_t)sizeof native;
         memset(&native, 0, sizeof native);
-        int client = lwip_accept(fd, (struct sockaddr *)&native, &native_len);
+        int client = stack_accept(fd, (struct sockaddr *)&native, &native_len);
         if (client >= 0) {
+            sockets_held_add(1);
             if (!set_nonblocking(client)) {
                 int err = errno;
-                lwip_close(client);
+                portal_platform_close(client);
                 return fail_with_errno(err, PORTAL_IO_ERROR);
             }
             if (peer)
@@ -317,8 +398,8 @@ long portal_platform_recv(portal_fd fd, void *buf, size_t len)
 
 void portal_platform_close(portal_fd fd)
 {
-    if (fd >= 0)
-        (void)lwip_close(fd);
+    if (fd >= 0 && lwip_close(fd) == 0)
+        sockets_held_add(-1);
 }
 
 int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr)
@@ -370,7 +451,7 @@ portal_fd portal_platform_interrupt_fd(void)
  * One wait on `fd` (and the interrupt descriptor when set) for at most `timeout_ms` (< 0 =
  * forever). Returns the ready mask of `fd` (0 on timeout), PORTAL_IO_INTERRUPTED when only the
  * interrupt descriptor fired, or PORTAL_IO_ERROR with errno kept. */
-#if LWIP_SOCKET_POLL
+#if !LWIP_SOCKET_SELECT
 static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_fired)
 {
     struct pollfd fds[2];
@@ -403,9 +484,7 @@ static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_f
         ready |= PORTAL_WAIT_WRITE;
     if (fds[0].revents & POLLERR)
         ready |= PORTAL_WAIT_ERROR;
-    if (fds[0].revents & POLLHUP)
-        ready |= PORTAL_WAIT_HANGUP;
-    return ready;
+    return ready; /* never HANGUP: select, which ESP-IDF waits with, cannot say it */
 }
 #else
 static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_fired)
@@ -473,10 +552,139 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
     }
 }
 
-/* lwIP keeps no cheap count of open sockets that is portable across versions. */
+/* Multi-descriptor wait with select semantics (platform.h): what ESP-IDF's select-based waiting
+ * reports, whichever lwIP call does the waiting. With no entry to watch, select would only sleep:
+ * done here the same way on both paths (lwip_poll rejects an empty set); "forever" with nothing to
+ * watch would never return, so that is an error instead of a hang. */
+static bool wait_many_nothing(portal_wait_entry *entries, int count, int timeout_ms, int *result)
+{
+    for (int i = 0; i < count; i++) {
+        if (entries[i].fd != PORTAL_FD_INVALID &&
+            (entries[i].events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
+            return false;
+    }
+    if (timeout_ms < 0) {
+        *result = fail_with_errno(EINVAL, PORTAL_IO_ERROR);
+        return true;
+    }
+    if (timeout_ms > 0)
+        sys_msleep((u32_t)timeout_ms);
+    for (int i = 0; i < count; i++)
+        entries[i].ready = 0;
+    *result = 0;
+    return true;
+}
+#if LWIP_SOCKET_SELECT
+int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout_ms)
+{
+    int nothing_result;
+    if (wait_many_nothing(entries, count, timeout_ms, &nothing_result))
+        return nothing_result;
+    fd_set rd, wr, ex;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_ZERO(&ex);
+    int maxfd = -1;
+    for (int i = 0; i < count; i++) {
+        portal_wait_entry *e = &entries[i];
+        e->ready = 0;
+        if (e->fd == PORTAL_FD_INVALID || !(e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
+            continue;
+        if (e->fd < 0 || e->fd >= FD_SETSIZE)
+            return fail_with_errno(EINVAL, PORTAL_IO_ERROR); /* FD_SETSIZE below the socket count */
+        if (e->events & PORTAL_WAIT_READ)
+            FD_SET(e->fd, &rd);
+        if (e->events & PORTAL_WAIT_WRITE)
+            FD_SET(e->fd, &wr);
+        FD_SET(e->fd, &ex);
+        if (e->fd > maxfd)
+            maxfd = e->fd;
+    }
+    struct timeval tv, *tvp = NULL;
+    if (timeout_ms >= 0) {
+        tv.tv_sec = timeout_ms / 1000;
+        tv.tv_usec = (timeout_ms % 1000) * 1000;
+        tvp = &tv;
+    }
+    int n = lwip_select(maxfd + 1, &rd, &wr, &ex, tvp);
+    if (n < 0)
+        return errno == EINTR ? PORTAL_IO_WOULD_BLOCK : fail_with_errno(errno, PORTAL_IO_ERROR);
+    int ready = 0;
+    for (int i = 0; n > 0 && i < count; i++) {
+        portal_wait_entry *e = &entries[i];
+        if (e->fd < 0 || !(e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
+            continue;
+        if ((e->events & PORTAL_WAIT_READ) && FD_ISSET(e->fd, &rd))
+            e->ready |= PORTAL_WAIT_READ;
+        if ((e->events & PORTAL_WAIT_WRITE) && FD_ISSET(e->fd, &wr))
+            e->ready |= PORTAL_WAIT_WRITE;
+        if (FD_ISSET(e->fd, &ex))
+            e->ready |= PORTAL_WAIT_ERROR;
+        if (e->ready)
+            ready++;
+    }
+    return ready;
+}
+#else
+/* A stack built without select (Debian's liblwip): lwip_poll, with its answers cut down to what
+ * select would have said, so tests on the desktop see the device's behaviour. */
+int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout_ms)
+{
+    int nothing_result;
+    if (wait_many_nothing(entries, count, timeout_ms, &nothing_result))
+        return nothing_result;
+    struct pollfd stack_fds[32];
+    struct pollfd *fds = stack_fds;
+    if (count < 0)
+        count = 0;
+    if ((size_t)count > sizeof stack_fds / sizeof stack_fds[0]) {
+        fds = malloc((size_t)count * sizeof *fds);
+        if (!fds)
+            return fail_with_errno(ENOMEM, PORTAL_IO_ERROR);
+    }
+    nfds_t nfds = 0;
+    for (int i = 0; i < count; i++) {
+        portal_wait_entry *e = &entries[i];
+        e->ready = 0;
+        if (e->fd == PORTAL_FD_INVALID || !(e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
+            continue; /* select never reports a descriptor that is in no set */
+        fds[nfds].fd = e->fd;
+        fds[nfds].events = (short)(((e->events & PORTAL_WAIT_READ) ? POLLIN : 0) |
+                                   ((e->events & PORTAL_WAIT_WRITE) ? POLLOUT : 0));
+        fds[nfds].revents = 0;
+        nfds++;
+    }
+    int n = lwip_poll(fds, nfds, timeout_ms < 0 ? -1 : timeout_ms);
+    int err = errno;
+    int ready = 0;
+    nfds_t k = 0;
+    for (int i = 0; i < count; i++) {
+        portal_wait_entry *e = &entries[i];
+        if (e->fd == PORTAL_FD_INVALID || !(e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
+            continue;
+        short r = n > 0 ? fds[k].revents : 0;
+        k++;
+        if ((e->events & PORTAL_WAIT_READ) && (r & POLLIN))
+            e->ready |= PORTAL_WAIT_READ;
+        if ((e->events & PORTAL_WAIT_WRITE) && (r & POLLOUT))
+            e->ready |= PORTAL_WAIT_WRITE;
+        if (r & (POLLERR | POLLNVAL))
+            e->ready |= PORTAL_WAIT_ERROR;
+        if (e->ready)
+            ready++;
+    }
+    if (fds != stack_fds)
+        free(fds);
+    if (n < 0)
+        return err == EINTR ? PORTAL_IO_WOULD_BLOCK : fail_with_errno(err, PORTAL_IO_ERROR);
+    return ready;
+}
+#endif
+
+/* lwIP keeps no count of open sockets that is portable across versions: this layer's own. */
 int portal_platform_open_fd_count(void)
 {
-    return -1;
+    return sockets_held_now();
 }
 
 /* ---- network interface ---- */

@@ -62,6 +62,28 @@ int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr);
  * Returns the ready mask (may include ERROR/HANGUP), 0 on timeout, PORTAL_IO_ERROR on failure. */
 int portal_platform_wait(portal_fd fd, int events, int timeout_ms);
 
+/* One descriptor of a multi-descriptor wait: `events` wanted (PORTAL_WAIT_READ/WRITE; 0 = just
+ * carried along, never reported), `ready` written by the wait. */
+typedef struct portal_wait_entry {
+    portal_fd fd; /* PORTAL_FD_INVALID entries are skipped */
+    int events;
+    int ready;
+} portal_wait_entry;
+
+/* Waits once, at most timeout_ms (0 = poll, < 0 = forever), until one of `entries` is ready.
+ * Returns how many entries have a non-zero `ready`, 0 on timeout, PORTAL_IO_WOULD_BLOCK when a
+ * signal cut the wait short (the caller re-plans and calls again), PORTAL_IO_ERROR on failure
+ * (it would fail again at once; portal_platform_last_error() says why). It does not add the
+ * interrupt descriptor: a caller that must end on shutdown puts it in `entries` itself.
+ * Every wait of the portable core goes through here or portal_platform_wait, never libc poll():
+ * on ESP-IDF the C library's poll() is built on select() and only sees lwIP sockets as such.
+ * What `ready` can hold differs by platform, and callers must work with both:
+ *   POSIX (poll):  READ, WRITE, ERROR (also an invalid descriptor), HANGUP.
+ *   lwIP (select semantics, as on ESP-IDF): READ and WRITE only for wanted events, ERROR for a
+ *   pending socket error; never HANGUP: a peer that closed or reset shows as READ (the next
+ *   recv returns 0 or the error), and an entry with events 0 is never reported at all. */
+int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout_ms);
+
 /* Host shutdown: waits must not outlive a SIGINT/SIGTERM, or an app blocked in an accept or recv
  * without timeout could never reach ppShutdown. The host registers a descriptor that becomes
  * readable on shutdown (desktop: the signal pipe); every portal_platform_wait also watches it.
@@ -80,7 +102,14 @@ void portal_platform_interrupt(void);
 bool portal_platform_interrupted(void);
 portal_fd portal_platform_interrupt_fd(void); /* for hosts that poll several descriptors */
 
-/* Number of open descriptors of this process (tests use it to prove teardown); -1 if unknown. */
+/* Sockets this host may still create or accept: -1 = no limit of its own (POSIX). On lwIP the
+ * stack's socket table is small and shared with the firmware, and lwip_accept with no free socket
+ * drops the queued client (ENFILE): there, socket and accept fail with ENFILE without touching the
+ * stack once this reaches 0, so waiting clients stay queued until a socket is closed. */
+int portal_platform_sockets_free(void);
+
+/* Number of open descriptors of this process (tests use it to prove teardown); -1 if unknown.
+ * lwIP: the sockets the platform layer holds (its own bookkeeping). */
 int portal_platform_open_fd_count(void);
 
 /* ---- network interface (module portal_net) ---- */

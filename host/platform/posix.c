@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -366,6 +367,59 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
     if (pfd->revents & POLLHUP)
         ready |= PORTAL_WAIT_HANGUP;
     return ready;
+}
+
+static int ready_mask(short revents)
+{
+    int ready = 0;
+    if (revents & POLLIN)
+        ready |= PORTAL_WAIT_READ;
+    if (revents & POLLOUT)
+        ready |= PORTAL_WAIT_WRITE;
+    if (revents & (POLLERR | POLLNVAL))
+        ready |= PORTAL_WAIT_ERROR;
+    if (revents & POLLHUP)
+        ready |= PORTAL_WAIT_HANGUP;
+    return ready;
+}
+
+int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout_ms)
+{
+    struct pollfd stack_fds[32];
+    struct pollfd *fds = stack_fds;
+    if (count < 0)
+        count = 0;
+    if ((size_t)count > sizeof stack_fds / sizeof stack_fds[0]) {
+        fds = malloc((size_t)count * sizeof *fds);
+        if (!fds)
+            return fail_with_errno(ENOMEM, PORTAL_IO_ERROR);
+    }
+    for (int i = 0; i < count; i++) {
+        fds[i].fd = entries[i].fd; /* poll skips negative descriptors, as the contract asks */
+        fds[i].events = (short)(((entries[i].events & PORTAL_WAIT_READ) ? POLLIN : 0) |
+                                ((entries[i].events & PORTAL_WAIT_WRITE) ? POLLOUT : 0));
+        fds[i].revents = 0;
+    }
+    int n = poll(fds, (nfds_t)count, timeout_ms < 0 ? -1 : timeout_ms);
+    int err = errno;
+    int ready = 0;
+    for (int i = 0; i < count; i++) {
+        entries[i].ready = n > 0 ? ready_mask(fds[i].revents) : 0;
+        if (entries[i].ready)
+            ready++;
+    }
+    if (fds != stack_fds)
+        free(fds);
+    if (n < 0)
+        return err == EINTR ? PORTAL_IO_WOULD_BLOCK : fail_with_errno(err, PORTAL_IO_ERROR);
+    return ready;
+}
+
+/* The kernel's descriptor limit is reported by accept4 itself (EMFILE), with the connection left
+ * in the queue, so there is no budget to consult here. */
+int portal_platform_sockets_free(void)
+{
+    return -1;
 }
 
 int portal_platform_open_fd_count(void)

@@ -7,6 +7,9 @@
 #include "../tls/tls.h"
 #include "heap_report.h"
 #include "run.h"
+#ifdef PORTAL_HOST_LWIP
+#include "lwip-host/lwip_host.h" /* portal-host-lwip: the same program on lwIP + a TAP interface */
+#endif
 
 #ifndef PORTAL_VERSION
 #define PORTAL_VERSION "unknown"
@@ -169,5 +172,14 @@ int main(int argc, char **argv)
         lim.rlim_cur = lim.rlim_max;
         setrlimit(RLIMIT_NOFILE, &lim);
     }
+#ifdef PORTAL_HOST_LWIP
+    if (!portal_lwip_host_start())
+        return PORTAL_EXIT_HOST_ERROR;
+    opts.interrupt_fd_for = portal_lwip_host_interrupt_fd;
+    int status = portal_run(&opts);
+    portal_lwip_host_stop();
+    return status;
+#else
     return portal_run(&opts);
+#endif
 }

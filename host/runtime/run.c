@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@ extern sigjmp_buf wasm_rt_jmp_buf;
 
 static int signal_pipe[2] = {-1, -1};
 static volatile sig_atomic_t signal_seen;
+static portal_fd (*interrupt_fd_for)(int signal_pipe_fd); /* portal_run_options */
 
 /* ---- signals while the app is busy ----
  * The app runs as native code on this thread; a step that never returns cannot be interrupted
@@ -107,7 +107,8 @@ static bool install_signals(void)
     sa.sa_handler = on_busy_alarm;
     sigaction(SIGALRM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    portal_platform_set_interrupt_fd(signal_pipe[0]);
+    portal_platform_set_interrupt_fd(interrupt_fd_for ? interrupt_fd_for(signal_pipe[0])
+                                                      : signal_pipe[0]);
     return true;
 }
 
@@ -143,16 +144,16 @@ bool portal_rt_wait(portal_rt *rt, int timeout_ms)
         int tls_wait = portal_tls_next_deadline_ms(&rt->app);
         if (tls_wait >= 0 && (wait < 0 || tls_wait < wait))
             wait = tls_wait;
-        struct pollfd fds[1 + 256];
-        fds[0].fd = signal_pipe[0];
-        fds[0].events = POLLIN;
+        portal_wait_entry fds[1 + 256];
+        fds[0].fd = portal_platform_interrupt_fd(); /* the signal pipe, or what stands for it */
+        fds[0].events = PORTAL_WAIT_READ;
         int n = 1 + portal_tls_poll_fill(&rt->app, fds + 1, 256);
-        int ready = poll(fds, (nfds_t)n, wait);
-        if (ready < 0 && errno != EINTR) {
-            rt->wait_errno = errno;
+        int ready = portal_platform_wait_many(fds, n, wait);
+        if (ready == PORTAL_IO_ERROR) {
+            rt->wait_errno = portal_platform_last_errno() ? portal_platform_last_errno() : EIO;
             return false;
         }
-        if (ready > 0 && (fds[0].revents & POLLIN)) {
+        if (ready > 0 && (fds[0].ready & PORTAL_WAIT_READ)) {
             char drain[16];
             while (read(signal_pipe[0], drain, sizeof drain) > 0) {
             }
@@ -329,6 +330,7 @@ int portal_run(const portal_run_options *opts)
     char **argv = calloc((size_t)opts->argc + 2, sizeof *argv);
     /* -v heap report: the app context's handle table is allocated before the first reading and
      * freed by teardown; measure it so the report can take it out of the comparison. */
+    interrupt_fd_for = opts->interrupt_fd_for;
     long long heap_at_init = opts->verbose ? portal_heap_in_use() : 0;
     bool app_ok = rt && instance && argv && portal_app_init(&rt->app, &opts->limits) &&
                   portal_fs_attach(&rt->app, opts->sd_dir);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "../core/app.h"
+#include "../platform/platform.h"
 
 struct portal_rt;
 
@@ -21,6 +22,11 @@ typedef struct portal_run_options {
     const char *sd_dir; /* the card's directory (portal_fs), NULL = the default */
     bool verbose;
     portal_limits limits;
+    /* The descriptor every wait watches for SIGINT/SIGTERM, given the read end of the signal pipe.
+     * NULL: the pipe itself (the kernel's sockets). A host on another network stack (portal-host-
+     * lwip: lwIP sockets cannot be waited on together with a pipe) returns one of its own sockets
+     * that it makes readable when the pipe is. */
+    portal_fd (*interrupt_fd_for)(int signal_pipe_fd);
 } portal_run_options;
 
 int portal_run(const portal_run_options *opts);

@@ -4,9 +4,9 @@
  * readable when plaintext is already decrypted inside mbedTLS even if its socket is quiet.
  *
  * Entry layout (8 bytes, little-endian): i32 handle, u16 events wanted, u16 revents (written).
- * It never waits past the app's next due microtask (app->next_timer_ms) nor past a host shutdown. */
-#include <errno.h>
-#include <poll.h>
+ * It never waits past the app's next due microtask (app->next_timer_ms) nor past a host shutdown.
+ * The wait itself is portal_platform_wait_many: on lwIP it has select semantics (no HANGUP; a
+ * closed peer shows as readable), so POLL_HUP is only reported where the platform can tell. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +48,7 @@ static int min_wait(int a, int b) /* -1 = forever */
 }
 
 typedef struct poll_plan {
-    struct pollfd *fds;
+    portal_wait_entry *fds;
     int *slot;        /* per entry: index into fds, or -1 */
     uint16_t *events; /* per entry: wanted events */
     uint16_t *ready;  /* per entry: ready events */
@@ -90,6 +90,12 @@ static int plan_entries(portal_app *app, const uint8_t *entries, uint32_t count,
                  * ready at once, and accepting it would fail again. Look again after the pause. */
                 fd = PORTAL_FD_INVALID;
                 plan->wait_ms = min_wait(plan->wait_ms, paused);
+            } else if (s->listening && portal_platform_sockets_free() == 0) {
+                /* lwIP: no socket for a new client (platform.h). It stays in the backlog and the
+                 * listener is not ready for it; a socket freed by another app is seen at the
+                 * next look, PORTAL_ACCEPT_PAUSE_MS later at most. */
+                fd = PORTAL_FD_INVALID;
+                plan->wait_ms = min_wait(plan->wait_ms, PORTAL_ACCEPT_PAUSE_MS);
             }
             break;
         }
@@ -111,10 +117,11 @@ static int plan_entries(portal_app *app, const uint8_t *entries, uint32_t count,
         if (plan->ready[i])
             ready++;
         if (fd != PORTAL_FD_INVALID && want) {
-            struct pollfd *p = &plan->fds[plan->nfds];
+            portal_wait_entry *p = &plan->fds[plan->nfds];
             p->fd = fd;
-            p->events = (short)(((want & POLL_IN) ? POLLIN : 0) | ((want & POLL_OUT) ? POLLOUT : 0));
-            p->revents = 0;
+            p->events = ((want & POLL_IN) ? PORTAL_WAIT_READ : 0) |
+                        ((want & POLL_OUT) ? PORTAL_WAIT_WRITE : 0);
+            p->ready = 0;
             plan->slot[i] = plan->nfds++;
         }
     }
@@ -127,15 +134,15 @@ static int collect(const poll_plan *plan, uint32_t count)
     int ready = 0;
     for (uint32_t i = 0; i < count; i++) {
         if (plan->slot[i] >= 0) {
-            short r = plan->fds[plan->slot[i]].revents;
+            int r = plan->fds[plan->slot[i]].ready;
             uint16_t got = 0;
-            if (r & POLLIN)
+            if (r & PORTAL_WAIT_READ)
                 got |= POLL_IN;
-            if (r & POLLOUT)
+            if (r & PORTAL_WAIT_WRITE)
                 got |= POLL_OUT;
-            if (r & (POLLERR | POLLNVAL))
+            if (r & PORTAL_WAIT_ERROR)
                 got |= POLL_ERR;
-            if (r & POLLHUP)
+            if (r & PORTAL_WAIT_HANGUP)
                 got |= POLL_HUP | (plan->events[i] & POLL_IN); /* reading reports the end */
             plan->ready[i] = (uint16_t)(plan->ready[i] | (got & (plan->events[i] | POLL_ERR | POLL_HUP)));
         }
@@ -178,8 +185,8 @@ int32_t portal_sock_poll(portal_app *app, uint8_t *entries, uint32_t entries_len
         portal_fd stop_fd = portal_platform_interrupt_fd();
         if (stop_fd != PORTAL_FD_INVALID) {
             plan.fds[plan.nfds].fd = stop_fd;
-            plan.fds[plan.nfds].events = POLLIN;
-            plan.fds[plan.nfds].revents = 0;
+            plan.fds[plan.nfds].events = PORTAL_WAIT_READ;
+            plan.fds[plan.nfds].ready = 0;
             plan.nfds++;
         }
         int wait = -1;
@@ -205,14 +212,14 @@ int32_t portal_sock_poll(portal_app *app, uint8_t *entries, uint32_t entries_len
             result = portal_fail(app, PORTAL_ERR_NOT_READY, "sockPoll: interrupted: host shutting down");
             goto out;
         }
-        int n = poll(plan.fds, (nfds_t)plan.nfds, wait);
+        int n = portal_platform_wait_many(plan.fds, plan.nfds, wait);
+        if (n == PORTAL_IO_WOULD_BLOCK)
+            continue; /* a signal cut the wait short */
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
             /* Anything else (EINVAL when there are more entries than RLIMIT_NOFILE, ENOMEM) fails
              * the same way on every retry: report it instead of spinning until the timeout. */
             result = portal_fail(app, PORTAL_ERR_INTERNAL, "sockPoll: poll failed: %s",
-                                 strerror(errno));
+                                 portal_platform_last_error());
             goto out;
         }
         if (has_tls_work)

@@ -26,7 +26,10 @@ typedef struct portal_socket {
 
 /* An accept on listener `s` failed with `err`. When the process (or system) is out of descriptors
  * or buffers (EMFILE, ENFILE, ENOBUFS, ENOMEM), every retry fails the same way until something is
- * closed, while a queued client keeps the listener readable: sockPoll then leaves it unwatched for
+ * closed, while a queued client keeps the listener readable. That holds on POSIX (accept4 leaves
+ * the client queued) and on lwIP only because the platform refuses with ENFILE before calling
+ * lwip_accept when its socket budget is spent (portal_platform_sockets_free): lwip_accept itself
+ * would drop the client. sockPoll then leaves the listener unwatched for
  * PORTAL_ACCEPT_PAUSE_MS instead of reporting it ready at once, so a poll-driven server does not
  * spin. The accept calls themselves still try whenever they are called (recovery is immediate). */
 #define PORTAL_ACCEPT_PAUSE_MS 100

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 struct portal_app;
-struct pollfd;
+struct portal_wait_entry;
 
 /* "mbedTLS X.Y.Z (TLS 1.2 ...)": the library and protocol versions this build speaks. */
 const char *portal_tls_library_version(void);
@@ -15,10 +15,10 @@ const char *portal_tls_library_version(void);
 void portal_tls_teardown(struct portal_app *app);
 
 /* Event-loop integration: pending handshakes keep progressing while the app sleeps.
- * fill: writes up to `max` pollfd entries for pending handshakes, returns how many.
+ * fill: writes up to `max` wait entries for pending handshakes, returns how many.
  * service: advances every pending handshake whose socket is ready or whose deadline passed.
  * next_deadline_ms: ms until the earliest pending-handshake deadline, -1 when none. */
-int portal_tls_poll_fill(struct portal_app *app, struct pollfd *fds, int max);
+int portal_tls_poll_fill(struct portal_app *app, struct portal_wait_entry *fds, int max);
 void portal_tls_poll_service(struct portal_app *app);
 int portal_tls_next_deadline_ms(struct portal_app *app);
 

@@ -4,7 +4,6 @@
  * than the deadline its caller passes in. */
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,17 +384,7 @@ void tls_engine_drop_all(portal_app *app)
     }
 }
 
-static short tls_poll_events(int wait_events)
-{
-    short events = 0;
-    if (wait_events & PORTAL_WAIT_READ)
-        events |= POLLIN;
-    if (wait_events & PORTAL_WAIT_WRITE)
-        events |= POLLOUT;
-    return events;
-}
-
-int tls_engine_fill_pollfds(portal_app *app, struct pollfd *fds, int max)
+int tls_engine_fill_pollfds(portal_app *app, portal_wait_entry *fds, int max)
 {
     portal_tls_state *state = app->tls;
     int n = 0;
@@ -404,8 +393,8 @@ int tls_engine_fill_pollfds(portal_app *app, struct pollfd *fds, int max)
         if (conn->state != TLS_CONN_HANDSHAKING)
             continue; /* finished ones wait for tlsAccept, not for the socket */
         fds[n].fd = conn->fd;
-        fds[n].events = tls_poll_events(conn->wait_events);
-        fds[n].revents = 0;
+        fds[n].events = conn->wait_events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE);
+        fds[n].ready = 0;
         n++;
     }
     return n;
@@ -454,8 +443,8 @@ int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
 {
     portal_tls_state *state = app->tls;
     /* Listener + every pending socket; the queue is small (limit max_pending_handshakes). */
-    struct pollfd stack_fds[18];
-    struct pollfd *fds = stack_fds;
+    portal_wait_entry stack_fds[18];
+    portal_wait_entry *fds = stack_fds;
     int capacity = state->pending_capacity + 2; /* + listener + shutdown descriptor */
     if (capacity > (int)(sizeof stack_fds / sizeof stack_fds[0])) {
         fds = malloc((size_t)capacity * sizeof *fds);
@@ -475,15 +464,15 @@ int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
             timeout = (int)(wake_at - now);
         if (watch_listener) {
             fds[n].fd = listener_fd;
-            fds[n].events = POLLIN;
-            fds[n].revents = 0;
+            fds[n].events = PORTAL_WAIT_READ;
+            fds[n].ready = 0;
             n++;
         }
     }
     if (portal_platform_interrupt_fd() != PORTAL_FD_INVALID && n < capacity) {
         fds[n].fd = portal_platform_interrupt_fd();
-        fds[n].events = POLLIN;
-        fds[n].revents = 0;
+        fds[n].events = PORTAL_WAIT_READ;
+        fds[n].ready = 0;
         n++;
     }
     if (portal_platform_interrupted())
@@ -492,8 +481,10 @@ int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
     int next = tls_engine_next_deadline_ms(app);
     if (next >= 0 && (timeout < 0 || next < timeout))
         timeout = next;
-    /* EINTR: the caller loops and re-checks its deadline. */
-    int failed = poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR ? errno : 0;
+    /* A signal (PORTAL_IO_WOULD_BLOCK): the caller loops and re-checks its deadline. */
+    int failed = portal_platform_wait_many(fds, n, timeout) == PORTAL_IO_ERROR
+                     ? portal_platform_last_errno()
+                     : 0;
     if (fds != stack_fds)
         free(fds);
     return failed;

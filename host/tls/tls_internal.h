@@ -206,10 +206,9 @@ tls_conn *tls_engine_take_ready(portal_app *app, int32_t config_handle, int32_t 
 void tls_engine_drop_config(portal_app *app, tls_config *config);
 /* Drops every pending handshake (teardown). */
 void tls_engine_drop_all(portal_app *app);
-/* Event-loop support: pollfd entries for unfinished handshakes (up to `max`), and ms until the
+/* Event-loop support: wait entries for unfinished handshakes (up to `max`), and ms until the
  * earliest pending deadline (-1 when nothing is pending). */
-struct pollfd;
-int tls_engine_fill_pollfds(portal_app *app, struct pollfd *fds, int max);
+int tls_engine_fill_pollfds(portal_app *app, portal_wait_entry *fds, int max);
 int tls_engine_next_deadline_ms(portal_app *app);
 /* Whether tlsAccept could take a new TCP connection now (a slot is free, or a pending handshake may
  * make room); otherwise *wake_ms is when eviction becomes possible (-1: not by time; a session
@@ -219,7 +218,7 @@ bool tls_engine_accepting(portal_app *app, int *wake_ms);
 bool tls_engine_has_ready(portal_app *app, int32_t listener_handle);
 /* Sleeps until the listener (when `listener_fd` is valid and a slot is free) or a pending handshake
  * socket is ready, a handshake deadline passes, or `deadline`. Returns 0, or the errno of a
- * poll(2) failure other than EINTR (it would fail again at once: the caller must give up). */
+ * wait failure other than a signal (it would fail again at once: the caller must give up). */
 int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline);
 
 /* ---- tls_admission.c ---- */

@@ -2,7 +2,6 @@
  * handshakes), tlsSend, tlsRecv, tlsClose, the tlsSessionInfo extension, teardown and the hooks
  * that let the host event loop drive pending handshakes and queued records while the app sleeps. */
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,7 +332,7 @@ void portal_tls_teardown(portal_app *app)
 /* ---- event-loop hooks ---- */
 
 typedef struct tls_fill_ctx {
-    struct pollfd *fds;
+    portal_wait_entry *fds;
     int max;
     int count;
 } tls_fill_ctx;
@@ -346,14 +345,12 @@ static void tls_fill_session(int32_t handle, void *object, void *ctx)
     if (!conn->held || fill->count >= fill->max)
         return;
     fill->fds[fill->count].fd = conn->fd;
-    fill->fds[fill->count].events =
-        (short)((conn->wait_events & PORTAL_WAIT_READ ? POLLIN : 0) |
-                (conn->wait_events & PORTAL_WAIT_WRITE ? POLLOUT : 0));
-    fill->fds[fill->count].revents = 0;
+    fill->fds[fill->count].events = conn->wait_events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE);
+    fill->fds[fill->count].ready = 0;
     fill->count++;
 }
 
-int portal_tls_poll_fill(portal_app *app, struct pollfd *fds, int max)
+int portal_tls_poll_fill(portal_app *app, portal_wait_entry *fds, int max)
 {
     if (!app->tls || max <= 0)
         return 0;

@@ -855,17 +855,17 @@ static void test_event_loop_hooks(void)
     CHECK(deadline > 0 && deadline <= 10000);
     int loops = 0;
     while (s.app.tls->pending[0]->state == TLS_CONN_HANDSHAKING && now_ms() < end) {
-        struct pollfd fds[16];
+        portal_wait_entry fds[16];
         int n = portal_tls_poll_fill(&s.app, fds, 16);
         CHECK(n == 1);
         int timeout = portal_tls_next_deadline_ms(&s.app);
-        poll(fds, (nfds_t)n, timeout < 0 || timeout > 100 ? 100 : timeout);
+        portal_platform_wait_many(fds, n, timeout < 0 || timeout > 100 ? 100 : timeout);
         portal_tls_poll_service(&s.app);
         loops++;
     }
     CHECK(s.app.tls->pending[0]->state == TLS_CONN_READY);
     printf("  handshake finished by the event-loop hooks alone (%d wakeups)\n", loops);
-    struct pollfd fds[4];
+    portal_wait_entry fds[4];
     CHECK_EQ_INT(portal_tls_poll_fill(&s.app, fds, 4), 0); /* finished: nothing to watch */
     /* Another config on the same listener does not get it. */
     CHECK_EQ_INT(portal_tls_accept(&s.app, other, s.listener, NULL, 0, 0), -3);
@@ -1070,9 +1070,10 @@ static void test_backpressure(void)
                 reading = true; /* start reading only once the pipes are full */
                 /* The queued record is also the event loop's business: it watches the socket
                  * and flushes it while the app sleeps. */
-                struct pollfd hook_fds[8];
+                portal_wait_entry hook_fds[8];
                 int entries = portal_tls_poll_fill(&s.app, hook_fds, 8);
-                if (entries == 1 && hook_fds[0].fd == conn->fd && (hook_fds[0].events & POLLOUT))
+                if (entries == 1 && hook_fds[0].fd == conn->fd &&
+                    (hook_fds[0].events & PORTAL_WAIT_WRITE))
                     hooks_flush_entries++;
                 portal_tls_poll_service(&s.app);
             } else {
