@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# test_abi_drift.sh - every ABI fact has one source: host/api's import tables, host/core/features.h
+# and host/core/app.h (printed by the build's abi_dump). This checks the C SDK headers, the Zig
+# SDK (ffi.zig, feature bits, error codes) and the docs' signature/feature/error tables against
+# them with compiled probes (tests/abi/abi_drift.py); any drift fails. Runs no portal-host, so
+# valgrind adds nothing (label no-valgrind).
+# Environment (set by ctest): PORTAL_TOOLS, PORTAL_SOURCE, PORTAL_BUILD, PORTAL_APPS.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+: "${PORTAL_TOOLS:?PORTAL_TOOLS must name the directory with the test tools}"
+: "${PORTAL_SOURCE:?PORTAL_SOURCE must name the source tree}"
+: "${PORTAL_BUILD:?PORTAL_BUILD must name the build tree}"
+work=$WORK
+
+# The clang the apps are built with (cmake/apps.cmake caches it) and the pinned Zig, when the
+# build has Zig apps (cmake/zig.cmake; scripts/setup-zig.sh only prints the installed path).
+clang=$(sed -n 's/^PORTAL_WASI_CLANG:FILEPATH=//p' "$PORTAL_BUILD/CMakeCache.txt")
+zig=-
+if [ -f "${PORTAL_APPS:-/nonexistent}/zig-sdk-test.wasm" ]; then
+    zig=$(bash "$PORTAL_SOURCE/scripts/setup-zig.sh")
+fi
+
+"$PORTAL_TOOLS/abi_dump" > "$work/dump"
+check "abi_dump lists imports" grep -q '^import portal_socket sockSocket iii:i (iii)i$' "$work/dump"
+
+timeout 240 python3 "$PORTAL_SOURCE/tests/abi/abi_drift.py" "$work/dump" "$PORTAL_SOURCE" "$work" \
+    "$clang" "$zig" wasm-objdump > "$work/out" 2>&1 || true
+while IFS= read -r line; do
+    case "$line" in
+        "RESULT ok "*) pass "${line#RESULT ok }" ;;
+        "RESULT FAIL "*) fail "${line#RESULT FAIL }" ;;
+        "RESULT skip "*) echo "skip - ${line#RESULT skip }" ;;
+        *) echo "$line" ;;
+    esac
+done < "$work/out"
+groups=$(grep -c '^RESULT \(ok\|FAIL\) ' "$work/out" || true)
+expected=6
+[ "$zig" = - ] && expected=4
+check "every fact group reported ($groups of $expected)" [ "$groups" -eq "$expected" ]
+finish
