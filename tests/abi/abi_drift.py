@@ -75,11 +75,13 @@ def check_dump_complete(src, features, errors):
     named = set(re.findall(r"#define (PORTAL_FEATURES?_\w+)", read(src + "/host/core/features.h")))
     named.discard("PORTAL_FEATURES_H")  # the include guard
     if named != set(features):
-        problems.append("features.h defines %s, abi_dump prints %s" % (sorted(named), sorted(features)))
+        problems.append("only in features.h: %s; only in abi_dump: %s" % (
+            sorted(named - set(features)), sorted(set(features) - named)))
     enum = re.search(r"enum \{([^}]*PORTAL_OK[^}]*)\}", read(src + "/host/core/app.h")).group(1)
     named = set(re.findall(r"(PORTAL_\w+)\s*=", enum))
     if named != set(errors):
-        problems.append("app.h declares %s, abi_dump prints %s" % (sorted(named), sorted(errors)))
+        problems.append("only in app.h: %s; only in abi_dump: %s" % (
+            sorted(named - set(errors)), sorted(set(errors) - named)))
     if not any(k[0] != "wasi_snapshot_preview1" for k in IMPORTS):
         problems.append("no import in the dump")
     report("abi_dump lists every feature bit and error code of host/core", problems)
@@ -189,7 +191,7 @@ def check_c_values(src, work, clang):
         f.write("\n".join(c) + "\n")
     run = subprocess.run([clang, "--target=wasm32-wasi", "-std=c11", "-fsyntax-only",
                           "-I" + src + "/sdk/c/include", path], capture_output=True, text=True)
-    problems += re.findall(r"static assertion failed[^\n]*", run.stderr)
+    problems += re.findall(r"error: ([^\n]*)", run.stderr)
     if run.returncode != 0 and not problems:
         problems.append("the C value probe does not build:\n" + run.stderr)
     report("C SDK feature bits and error codes (portal.h) = host/core", problems)
@@ -314,15 +316,14 @@ def doc_facts(src):
             if m:
                 facts.append(where + ("type", m.group(1), wasm_type_of(m.group(2))))
                 facts.append(where + ("sig", m.group(1), m.group(3)))
-            if section:  # the lines right after an import's heading
+            if section and line.strip():  # the first line of text under an import's heading
                 m = re.match(r"`(\([^`]*\) -> [^`]*)`", line)
                 if m and wasm_type_of(m.group(1)):
                     facts.append(where + ("type", section, wasm_type_of(m.group(1))))
                 m = re.search(r"WAMR(?: signature)? `([^`]*)`", line)
                 if m:
                     facts.append(where + ("sig", section, m.group(1)))
-                if line.strip() == "" or m:
-                    section = None
+                section = None
     return facts
 
 
@@ -342,7 +343,8 @@ def check_docs(src):
         if kind == "feature":
             if pp_features.get(name) != value:
                 problems.append("%s: %s is bit %d, host/core says %s" % (
-                    at, name, value.bit_length() - 1, pp_features.get(name)))
+                    at, name, value.bit_length() - 1,
+                    "bit %d" % (pp_features[name].bit_length() - 1) if name in pp_features else "none"))
         elif kind == "error":
             if pp_errors.get(name) != value:
                 problems.append("%s: %s is %d, host/core says %s" % (at, name, value, pp_errors.get(name)))
@@ -361,6 +363,11 @@ def check_docs(src):
     for key in sorted(IMPORTS):
         if key[0] not in DOC_EXEMPT_MODULES and key not in documented:
             problems.append("%s.%s (host/api) is in no signature table or section of docs/" % key)
+    stated = {n for _, _, k, n, _ in facts if k in ("feature", "error")}
+    for n in sorted(set(pp_features) - stated - {"PP_FEATURES_DESKTOP"}):
+        problems.append("%s (host/core) is in no feature-bit table of docs/" % n)
+    for n in sorted(set(pp_errors) - stated):
+        problems.append("%s (host/core) is in no error-code table of docs/" % n)
     desktop = FEATURES["PORTAL_FEATURES_DESKTOP"]
     abi = read(src + "/docs/abi.md")
     m = re.search(r"`(0x[0-9A-Fa-f]+)` \(`PORTAL_FEATURES_DESKTOP`", abi)
