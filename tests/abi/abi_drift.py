@@ -272,7 +272,15 @@ def wasm_type_of(text):
 
 
 WAMR_SIG = re.compile(r"`(\([-a-zA-Z*~$]*\)[iIfF]?)`")
-NAME_CELL = re.compile(r"(`\w+(\([^`]*\))?`( / |, )?)+( \(ext\.\))?")
+NAME_CELL = re.compile(r"(`\w+(\([^`]*\))?`( / |, )?)+( \((ext\.|extension)\))?")
+# Prose forms that state facts (docs/extensions.md), matched on a doc's text with lines joined:
+#   **Feature bit:** 33 — `PORTAL_FEATURE_X` (`1 << 33`; SDK `PP_FEATURE_X`)
+#   Feature bit: `1 << 35` (`PORTAL_FEATURE_X`, SDK `PP_FEATURE_X`)
+#   sockPoll(entries: *~, timeout_ms: i32) -> i32   WAMR "(*~i)i", wasm (i32, i32, i32) -> i32
+PROSE_BIT = re.compile(r"\*\*Feature bit:\*\* (\d+) — `(PORTAL_FEATURE_\w+)` \(`1 << (\d+)`; SDK "
+                       r"`(PP_FEATURE_\w+)`\)")
+PROSE_BIT2 = re.compile(r"Feature bit: `1 << (\d+)` \(`(PORTAL_FEATURE_\w+)`, SDK `(PP_FEATURE_\w+)`\)")
+PROSE_SIG = re.compile(r"^(\w+)\([^)]*\) -> \w+ +WAMR \"([^\"]*)\", wasm (\([^)]*\) -> \w+)$", re.M)
 
 
 def doc_facts(src):
@@ -324,6 +332,21 @@ def doc_facts(src):
                 if m:
                     facts.append(where + ("sig", section, m.group(1)))
                 section = None
+        text = read(docs + "/" + doc)
+        joined = re.sub(r"\s*\n\s*", " ", text)
+        def line_of(name):
+            return text[:text.find(name)].count("\n") + 1
+        for m in PROSE_BIT.finditer(joined):
+            for n in (m.group(2), m.group(4)):
+                for bit in sorted({int(m.group(1)), int(m.group(3))}):
+                    facts.append((doc, line_of(n), "feature", n, 1 << bit))
+        for m in PROSE_BIT2.finditer(joined):
+            for n in (m.group(2), m.group(3)):
+                facts.append((doc, line_of(n), "feature", n, 1 << int(m.group(1))))
+        for m in PROSE_SIG.finditer(text):
+            no = text[:m.start()].count("\n") + 1
+            facts += [(doc, no, "sig", m.group(1), m.group(2)),
+                      (doc, no, "type", m.group(1), wasm_type_of(m.group(3)))]
     return facts
 
 
@@ -341,9 +364,10 @@ def check_docs(src):
         at = "docs/%s:%d" % (doc, no)
         rows = by_name.get(name, [])
         if kind == "feature":
+            shown, name = name, name.replace("PORTAL_", "PP_", 1)  # prose may name host/core's
             if pp_features.get(name) != value:
                 problems.append("%s: %s is bit %d, host/core says %s" % (
-                    at, name, value.bit_length() - 1,
+                    at, shown, value.bit_length() - 1,
                     "bit %d" % (pp_features[name].bit_length() - 1) if name in pp_features else "none"))
         elif kind == "error":
             if pp_errors.get(name) != value:
@@ -355,15 +379,16 @@ def check_docs(src):
             if not (kind == "type" and ("portal_net", name) in SDK_ONLY):
                 problems.append("%s: %s is not an import of host/api" % (at, name))
         else:
-            documented.add(rows[0][0])
+            documented.add((rows[0][0], kind))
             want = rows[0][1] if kind == "type" else rows[0][2]
             if value != want:
                 problems.append("%s: %s has %s %s, host/api says %s" % (
                     at, name, "WebAssembly type" if kind == "type" else "WAMR signature", value, want))
     for key in sorted(IMPORTS):
-        if key[0] not in DOC_EXEMPT_MODULES and key not in documented:
-            problems.append("%s.%s (host/api) is in no signature table or section of docs/" % key)
-    stated = {n for _, _, k, n, _ in facts if k in ("feature", "error")}
+        for kind, what in (("type", "WebAssembly type"), ("sig", "WAMR signature")):
+            if key[0] not in DOC_EXEMPT_MODULES and (key, kind) not in documented:
+                problems.append("%s.%s (host/api): no doc states its %s" % (key + (what,)))
+    stated = {n.replace("PORTAL_", "PP_", 1) for _, _, k, n, _ in facts if k in ("feature", "error")}
     for n in sorted(set(pp_features) - stated - {"PP_FEATURES_DESKTOP"}):
         problems.append("%s (host/core) is in no feature-bit table of docs/" % n)
     for n in sorted(set(pp_errors) - stated):
