@@ -12,12 +12,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${PORTAL_BUILD:?PORTAL_BUILD must name the build tree}"
 work=$WORK
 
-# The clang the apps are built with (cmake/apps.cmake caches it) and the pinned Zig, when the
-# build has Zig apps (cmake/zig.cmake; scripts/setup-zig.sh only prints the installed path).
+# The clang the apps are built with (cmake/apps.cmake caches it) and, when the build has Zig apps
+# (cmake/zig.cmake), the pinned Zig where scripts/setup-zig.sh installed it (looked up, never
+# installed from here).
 clang=$(sed -n 's/^PORTAL_WASI_CLANG:FILEPATH=//p' "$PORTAL_BUILD/CMakeCache.txt")
 zig=-
-if [ -f "${PORTAL_APPS:-/nonexistent}/zig-sdk-test.wasm" ]; then
-    zig=$(bash "$PORTAL_SOURCE/scripts/setup-zig.sh")
+if [ -f "$PORTAL_APPS/zig-sdk-test.wasm" ]; then
+    zig_dir=${PORTAL_ZIG_DIR:-$PORTAL_SOURCE/.tools/zig}
+    zig=$(find "$zig_dir/node_modules" -type f -name zig -perm -u+x 2>/dev/null | head -n 1)
+    check "the build's Zig is in $zig_dir" [ -n "$zig" ]
+    [ -n "$zig" ] || zig=-
 fi
 
 "$PORTAL_TOOLS/abi_dump" > "$work/dump"
