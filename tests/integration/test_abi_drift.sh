@@ -38,7 +38,7 @@ while IFS= read -r line; do
     esac
 done < "$work/out"
 groups=$(grep -c '^RESULT \(ok\|FAIL\) ' "$work/out" || true)
-expected=6
-[ "$zig" = - ] && expected=4
+expected=7
+[ "$zig" = - ] && expected=5
 check "every fact group reported ($groups of $expected)" [ "$groups" -eq "$expected" ]
 finish
