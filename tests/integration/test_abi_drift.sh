@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_abi_drift.sh - every ABI fact has one source: host/api's import tables, host/core/features.h
-# and host/core/app.h (printed by the build's abi_dump). This checks the C SDK headers, the Zig
-# SDK (ffi.zig, feature bits, error codes) and the docs' signature/feature/error tables against
-# them with compiled probes (tests/abi/abi_drift.py); any drift fails. Runs no portal-host, so
+# and host/core/app.h (printed by the build's abi_dump). This checks the C SDK headers, wasi-libc's
+# WASI calls, the Zig SDK (ffi.zig, feature bits, error codes) and the docs' signature/feature/error
+# tables against them with compiled probes (tests/abi/abi_drift.py); any drift fails. Runs no portal-host, so
 # valgrind adds nothing (label no-valgrind).
 # Environment (set by ctest): PORTAL_TOOLS, PORTAL_SOURCE, PORTAL_BUILD, PORTAL_APPS.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
