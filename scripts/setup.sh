@@ -10,6 +10,7 @@ packages=(
   libmbedtls-dev liblwip-dev            # TLS; lwIP headers for the firmware platform compile check
   openssl                               # certificates + s_client in tests
   socat procps iproute2                 # test peers and process/fd inspection
+  python3                               # tests/abi/abi_drift.py, free ports in the test scripts
   valgrind                              # make test-valgrind (memcheck); bench measures with it too
 )
 # `setup.sh bench`: also what `make bench` compares against and measures with.
