@@ -7,23 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static bool refuse(char *err, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool refuse(char *err, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, size, fmt, ap);
-    va_end(ap);
-    return false;
-}
+#include "errbuf.h"
 
 static unsigned mode_bits(const struct stat *st)
 {
@@ -37,14 +27,14 @@ static bool check_ancestor(int fd, const char *path, char *err, size_t err_size)
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
-        return refuse(err, err_size, "cannot check %s: %s", path, strerror(errno));
+        return portal_err_set(err, err_size, "cannot check %s: %s", path, strerror(errno));
     if (st.st_uid != 0 && st.st_uid != geteuid())
-        return refuse(err, err_size,
+        return portal_err_set(err, err_size,
                       "refusing the cache below %s: that directory is owned by uid %u, "
                       "neither you (uid %u) nor root", path, (unsigned)st.st_uid,
                       (unsigned)geteuid());
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-        return refuse(err, err_size,
+        return portal_err_set(err, err_size,
                       "refusing the cache below %s: that directory is writable by other users "
                       "(mode %04o) and not sticky", path, mode_bits(&st));
     return true;
@@ -55,7 +45,7 @@ static int open_leaf(int parent_fd, const char *leaf, const char *path, char *er
                      size_t err_size)
 {
     if (mkdirat(parent_fd, leaf, 0700) != 0 && errno != EEXIST) {
-        refuse(err, err_size, "cannot create cache directory %s: %s", path, strerror(errno));
+        portal_err_set(err, err_size, "cannot create cache directory %s: %s", path, strerror(errno));
         return -1;
     }
     int fd = openat(parent_fd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -63,11 +53,11 @@ static int open_leaf(int parent_fd, const char *leaf, const char *path, char *er
     if (fd < 0) {
         int e = errno;
         if (fstatat(parent_fd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-            refuse(err, err_size, "refusing cache directory %s: it is a symbolic link", path);
+            portal_err_set(err, err_size, "refusing cache directory %s: it is a symbolic link", path);
         else if (e == ENOTDIR)
-            refuse(err, err_size, "refusing cache directory %s: it is not a directory", path);
+            portal_err_set(err, err_size, "refusing cache directory %s: it is not a directory", path);
         else
-            refuse(err, err_size, "cannot open cache directory %s: %s", path, strerror(e));
+            portal_err_set(err, err_size, "cannot open cache directory %s: %s", path, strerror(e));
         return -1;
     }
     const char *why = NULL;
@@ -78,7 +68,7 @@ static int open_leaf(int parent_fd, const char *leaf, const char *path, char *er
     else if (st.st_mode & (S_IWGRP | S_IWOTH))
         why = "it is group/world-writable";
     if (why) {
-        refuse(err, err_size, "refusing cache directory %s: %s (owner uid %u, mode %04o; it must "
+        portal_err_set(err, err_size, "refusing cache directory %s: %s (owner uid %u, mode %04o; it must "
                "be yours, uid %u, and writable by you only)", path, why, (unsigned)st.st_uid,
                mode_bits(&st), (unsigned)geteuid());
         close(fd);
@@ -116,7 +106,7 @@ static bool open_verified(portal_cache *cache, const char *path, char *err, size
         parent[--n] = '\0';
     char *slash = strrchr(parent, '/');
     if (!slash || strlen(slash + 1) > NAME_MAX || !slash[1])
-        return refuse(err, err_size, "refusing cache directory %s: not a usable path", path);
+        return portal_err_set(err, err_size, "refusing cache directory %s: not a usable path", path);
     snprintf(leaf, sizeof leaf, "%s", slash + 1);
     if (slash == parent)
         parent[1] = '\0';
@@ -124,15 +114,15 @@ static bool open_verified(portal_cache *cache, const char *path, char *err, size
         *slash = '\0';
     if (strcmp(leaf, ".") == 0 || strcmp(leaf, "..") == 0) {
         if (!realpath(path, resolved))
-            return refuse(err, err_size, "cannot resolve cache directory %s: %s", path,
+            return portal_err_set(err, err_size, "cannot resolve cache directory %s: %s", path,
                           strerror(errno));
         if (strcmp(resolved, "/") == 0)
-            return refuse(err, err_size, "refusing / as the cache directory");
+            return portal_err_set(err, err_size, "refusing / as the cache directory");
         return open_verified(cache, resolved, err, err_size);
     }
     make_parents(parent);
     if (!realpath(parent, resolved))
-        return refuse(err, err_size, "cannot create the directories above the cache %s: %s",
+        return portal_err_set(err, err_size, "cannot create the directories above the cache %s: %s",
                       path, strerror(errno));
 
     int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -140,7 +130,7 @@ static bool open_verified(portal_cache *cache, const char *path, char *err, size
         if (fd >= 0)
             close(fd);
         else
-            refuse(err, err_size, "cannot open /: %s", strerror(errno));
+            portal_err_set(err, err_size, "cannot open /: %s", strerror(errno));
         return false;
     }
     char walked[PATH_MAX] = "";
@@ -151,7 +141,7 @@ static bool open_verified(portal_cache *cache, const char *path, char *err, size
         int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         close(fd);
         if (next < 0)
-            return refuse(err, err_size, "cannot open %s (above the cache): %s", walked,
+            return portal_err_set(err, err_size, "cannot open %s (above the cache): %s", walked,
                           errno == ELOOP ? "it became a symbolic link" : strerror(errno));
         fd = next;
         if (!check_ancestor(fd, walked, err, err_size)) {
@@ -162,7 +152,7 @@ static bool open_verified(portal_cache *cache, const char *path, char *err, size
     if ((size_t)snprintf(cache->dir, sizeof cache->dir, "%s/%s", walked, leaf) >=
         sizeof cache->dir) {
         close(fd);
-        return refuse(err, err_size, "cache directory path too long: %s/%s", walked, leaf);
+        return portal_err_set(err, err_size, "cache directory path too long: %s/%s", walked, leaf);
     }
     cache->dir_fd = open_leaf(fd, leaf, cache->dir, err, err_size);
     close(fd);
@@ -196,7 +186,7 @@ bool portal_cache_open(portal_cache *cache, const char *requested, char *err, si
         const char *tmp = env_path("TMPDIR");
         snprintf(path, sizeof path, "%s/portal-host-XXXXXX", tmp ? tmp : "/tmp");
         if (!mkdtemp(path))
-            return refuse(err, err_size, "cannot create a private build directory %s: %s", path,
+            return portal_err_set(err, err_size, "cannot create a private build directory %s: %s", path,
                           strerror(errno));
         cache->temporary = true;
         if (!open_verified(cache, path, err, err_size)) {
@@ -209,10 +199,10 @@ bool portal_cache_open(portal_cache *cache, const char *requested, char *err, si
         char cwd[PATH_MAX], rel[PATH_MAX];
         snprintf(rel, sizeof rel, "%s", path);
         if (!getcwd(cwd, sizeof cwd))
-            return refuse(err, err_size, "cannot resolve cache directory %s: %s", rel,
+            return portal_err_set(err, err_size, "cannot resolve cache directory %s: %s", rel,
                           strerror(errno));
         if ((size_t)snprintf(path, sizeof path, "%s/%s", cwd, rel) >= sizeof path)
-            return refuse(err, err_size, "cache directory path too long: %s", rel);
+            return portal_err_set(err, err_size, "cache directory path too long: %s", rel);
     }
     return open_verified(cache, path, err, err_size);
 }
@@ -289,9 +279,9 @@ bool portal_cache_make_build_dir(const portal_cache *cache, char *out, size_t ou
                                  size_t err_size)
 {
     if ((size_t)snprintf(out, out_size, "%s/build-XXXXXX", cache->dir) >= out_size)
-        return refuse(err, err_size, "cache directory path too long: %s", cache->dir);
+        return portal_err_set(err, err_size, "cache directory path too long: %s", cache->dir);
     if (!mkdtemp(out))
-        return refuse(err, err_size, "cannot create a build directory in %s: %s", cache->dir,
+        return portal_err_set(err, err_size, "cannot create a build directory in %s: %s", cache->dir,
                       strerror(errno));
     return true;
 }
@@ -313,14 +303,14 @@ bool portal_cache_publish(const portal_cache *cache, const char *build_dir, cons
     snprintf(src, sizeof src, "%s/%s", build_dir, file);
     int fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return refuse(err, err_size, "cannot open %s: %s", src, strerror(errno));
+        return portal_err_set(err, err_size, "cannot open %s: %s", src, strerror(errno));
     bool synced = fsync(fd) == 0;
     int e = errno;
     close(fd);
     if (!synced)
-        return refuse(err, err_size, "cannot flush %s: %s", src, strerror(e));
+        return portal_err_set(err, err_size, "cannot flush %s: %s", src, strerror(e));
     if (renameat(AT_FDCWD, src, cache->dir_fd, name) != 0)
-        return refuse(err, err_size, "cannot store %s/%s: %s", cache->dir, name, strerror(errno));
+        return portal_err_set(err, err_size, "cannot store %s/%s: %s", cache->dir, name, strerror(errno));
     return true;
 }
 

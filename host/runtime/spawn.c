@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "errbuf.h"
 
 /* A 64 MiB module is the largest the host reads; measured on it (docs/security.md): wasm2c and
  * gcc -O2 need minutes and a few GiB. The defaults leave room above that and still stop a tool
@@ -43,16 +44,6 @@ void portal_tool_limits_get(portal_tool_limits *limits)
     limits->seconds = env_unsigned("PORTAL_TOOL_TIMEOUT_S", DEFAULT_SECONDS);
     limits->memory_mb = env_unsigned("PORTAL_TOOL_MEMORY_MB", DEFAULT_MEMORY_MB);
     limits->file_mb = env_unsigned("PORTAL_TOOL_FILE_MB", DEFAULT_FILE_MB);
-}
-
-static bool fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *err, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, size, fmt, ap);
-    va_end(ap);
-    return false;
 }
 
 static void set_limit(int resource, rlim_t soft, rlim_t hard)
@@ -212,20 +203,20 @@ static bool explain(const char *what, int status, const char *output,
 {
     const char *shown = *output ? output : "(no output)";
     if (mentions_out_of_memory(output))
-        return fail(err, err_size, "%s ran out of memory (limit %u MiB, PORTAL_TOOL_MEMORY_MB): %.1200s",
+        return portal_err_set(err, err_size, "%s ran out of memory (limit %u MiB, PORTAL_TOOL_MEMORY_MB): %.1200s",
                     what, limits->memory_mb, shown);
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         if (sig == SIGXCPU)
-            return fail(err, err_size, "%s used more than %u s of CPU time (PORTAL_TOOL_TIMEOUT_S)",
+            return portal_err_set(err, err_size, "%s used more than %u s of CPU time (PORTAL_TOOL_TIMEOUT_S)",
                         what, limits->seconds);
         if (sig == SIGXFSZ)
-            return fail(err, err_size, "%s wrote a file larger than %u MiB (PORTAL_TOOL_FILE_MB)",
+            return portal_err_set(err, err_size, "%s wrote a file larger than %u MiB (PORTAL_TOOL_FILE_MB)",
                         what, limits->file_mb);
-        return fail(err, err_size, "%s was killed by signal %d (%s); memory limit %u MiB: %.1200s",
+        return portal_err_set(err, err_size, "%s was killed by signal %d (%s); memory limit %u MiB: %.1200s",
                     what, sig, strsignal(sig), limits->memory_mb, shown);
     }
-    return fail(err, err_size, "%s failed (exit status %d): %.1200s", what,
+    return portal_err_set(err, err_size, "%s failed (exit status %d): %.1200s", what,
                 WIFEXITED(status) ? WEXITSTATUS(status) : -1, shown);
 }
 
@@ -246,12 +237,12 @@ bool portal_tool_run(const char *what, char *const argv[], const portal_tool_lim
         out[0] = '\0';
     FILE *capture = tmpfile();
     if (!capture)
-        return fail(err, err_size, "cannot run %s: no temporary file for its output: %s", what,
+        return portal_err_set(err, err_size, "cannot run %s: no temporary file for its output: %s", what,
                     strerror(errno));
     int report[2];
     if (pipe(report) != 0) {
         fclose(capture);
-        return fail(err, err_size, "cannot run %s: %s", what, strerror(errno));
+        return portal_err_set(err, err_size, "cannot run %s: %s", what, strerror(errno));
     }
     fcntl(report[0], F_SETFD, FD_CLOEXEC);
     fcntl(report[1], F_SETFD, FD_CLOEXEC);
@@ -265,7 +256,7 @@ bool portal_tool_run(const char *what, char *const argv[], const portal_tool_lim
         close(report[0]);
         close(report[1]);
         fclose(capture);
-        return fail(err, err_size, "cannot run %s: fork: %s", what, strerror(e));
+        return portal_err_set(err, err_size, "cannot run %s: fork: %s", what, strerror(e));
     }
     if (pid == 0)
         exec_child(argv, limits, fileno(capture), report[1]);
@@ -286,12 +277,12 @@ bool portal_tool_run(const char *what, char *const argv[], const portal_tool_lim
         snprintf(out, out_size, "%s", head);
     fclose(capture);
     if (interrupt)
-        return fail(err, err_size, "%s was stopped: portal-host got signal %d (%s)", what, interrupt,
+        return portal_err_set(err, err_size, "%s was stopped: portal-host got signal %d (%s)", what, interrupt,
                     strsignal(interrupt));
     if (got == (ssize_t)sizeof exec_errno)
-        return fail(err, err_size, "cannot run %s (%s): %s", what, argv[0], strerror(exec_errno));
+        return portal_err_set(err, err_size, "cannot run %s (%s): %s", what, argv[0], strerror(exec_errno));
     if (timed_out)
-        return fail(err, err_size, "%s took longer than %u s (PORTAL_TOOL_TIMEOUT_S) and was stopped",
+        return portal_err_set(err, err_size, "%s took longer than %u s (PORTAL_TOOL_TIMEOUT_S) and was stopped",
                     what, limits->seconds);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return true;

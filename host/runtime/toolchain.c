@@ -2,14 +2,14 @@
  * the fingerprint of all that (versions, flags, wasm-rt.h) for the compile cache's key. */
 #include "toolchain.h"
 
-#include <mbedtls/sha256.h>
 #include <limits.h>
-#include <mbedtls/version.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "sha256_compat.h"
 
 #ifndef PORTAL_WASM2C
 #define PORTAL_WASM2C "wasm2c"
@@ -21,15 +21,6 @@
 #define PORTAL_WASM_RT_INCLUDE "/usr/include"
 #endif
 
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-#define SHA256_STARTS mbedtls_sha256_starts
-#define SHA256_UPDATE mbedtls_sha256_update
-#define SHA256_FINISH mbedtls_sha256_finish
-#else
-#define SHA256_STARTS mbedtls_sha256_starts_ret
-#define SHA256_UPDATE mbedtls_sha256_update_ret
-#define SHA256_FINISH mbedtls_sha256_finish_ret
-#endif
 
 static const char *env_or(const char *name, const char *fallback)
 {
