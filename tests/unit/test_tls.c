@@ -1219,40 +1219,51 @@ static void test_poll_listener_pending_handshake(void)
     CHECK_EQ_INT(portal_sock_poll(&s.app, e, 8, 300), 0);
     CHECK(now_ms() - t0 >= 290);
     CHECK_EQ_INT(entry_revents(e), 0);
-    /* A real client: sockPoll wakes when its handshake (driven inside sockPoll) is finished. */
-    char out[PATH_MAX + 32];
-    snprintf(out, sizeof out, "%s/poll.out", g_tmp);
-    pid_t pid = spawn("(printf 'polled\n'; sleep 1) | " SCLIENT "-quiet >%s 2>%s.err", s.port,
-                      g_certs, out, out);
-    int32_t ready = 0, session = 0;
-    for (int i = 0; i < 20 && ready == 0 && session == 0; i++) {
-        /* the first wake may be the new TCP connection itself: take it into the queue */
-        ready = portal_sock_poll(&s.app, e, 8, 5000);
-        if (ready > 0 && pending_count(&s) < 2) {
-            int32_t r = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
-            /* Under valgrind the host is slow enough that the client's second flight can arrive
-             * while this very call still runs the handshake, which then finishes in it. */
-            if (r > 0 && getenv("PORTAL_VALGRIND") && strcmp(getenv("PORTAL_VALGRIND"), "1") == 0) {
-                printf("  valgrind: the handshake finished inside tlsAccept(timeout 0) (slow host, "
-                       "fast client); sockPoll's wake for it not checked this run\n");
-                session = r;
-                break;
+    /* A real client: sockPoll wakes when its handshake (driven inside sockPoll) is finished.
+     * On a slow or loaded host the client's last flight can arrive while tlsAccept(timeout 0),
+     * which takes the connection in, is still stepping the handshake, which then finishes inside
+     * it (TLS 1.3 makes that likelier: the server derives its application keys right after its
+     * own Finished). That run proves nothing about sockPoll, so another client tries, up to 5. */
+    bool woke = false;
+    for (int attempt = 1; attempt <= 5 && !woke; attempt++) {
+        char out[PATH_MAX + 32];
+        snprintf(out, sizeof out, "%s/poll.out", g_tmp);
+        pid_t pid = spawn("(printf 'polled\n'; sleep 1) | " SCLIENT "-quiet >%s 2>%s.err", s.port,
+                          g_certs, out, out);
+        int32_t ready = 0, session = 0;
+        for (int i = 0; i < 20 && ready == 0 && session == 0; i++) {
+            /* the first wake may be the new TCP connection itself: take it into the queue */
+            ready = portal_sock_poll(&s.app, e, 8, 5000);
+            if (ready > 0 && pending_count(&s) < 2) {
+                int32_t r = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
+                if (r > 0) {
+                    printf("  attempt %d: the handshake finished inside tlsAccept(timeout 0) (slow "
+                           "host, fast client); sockPoll's wake not seen this time\n", attempt);
+                    session = r;
+                    break;
+                }
+                CHECK_EQ_INT(r, -3);
+                ready = 0;
             }
-            CHECK_EQ_INT(r, -3);
-            ready = 0;
         }
+        if (session == 0) {
+            CHECK_EQ_INT(ready, 1);
+            CHECK_EQ_INT(entry_revents(e), 1);
+            session = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
+            woke = session > 0;
+        }
+        CHECK(session > 0);
+        char line[64];
+        CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 7);
+        portal_tls_close(&s.app, session);
+        testlib_reap(pid, 10000);
     }
-    if (session == 0) {
-        CHECK_EQ_INT(ready, 1);
-        CHECK_EQ_INT(entry_revents(e), 1);
-        session = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
-    }
-    CHECK(session > 0);
-    char line[64];
-    CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 7);
-    portal_tls_close(&s.app, session);
+    /* Under valgrind every attempt may go that way; elsewhere one of five must show the wake. */
+    if (!woke && getenv("PORTAL_VALGRIND") && strcmp(getenv("PORTAL_VALGRIND"), "1") == 0)
+        printf("  valgrind: sockPoll's wake for a finished handshake not seen in 5 attempts\n");
+    else
+        CHECK(woke);
     close(fd);
-    testlib_reap(pid, 10000);
     server_stop(&s);
 }
 
