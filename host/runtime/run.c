@@ -184,7 +184,7 @@ static void install_fault_handler(portal_rt *rt)
  * the difference is what the app's sockets, sessions, configs and handshakes left behind. A few
  * mallinfo2() calls per run, none in the event loop. Small print: the handle table is allocated
  * before the first reading and freed by teardown, so its size (measured when it is made) is added
- * back; PSA crypto's process-wide state (mbedTLS 3.x, ~2.7 KiB, never freed: see
+ * back; PSA crypto's process-wide state (mbedTLS 3.x, ~3.5 KiB, never freed: see
  * host/tls/tls_library.c) is set up before the first reading and its size named in the report;
  * glibc's per-thread cache counts up to 7 freed blocks per size as in use
  * (GLIBC_TUNABLES=glibc.malloc.tcache_count=0 makes the numbers exact); and where malloc is
