@@ -86,5 +86,5 @@ if(PORTAL_MBEDTLS3_INCLUDE_DIR AND EXISTS ${PORTAL_MBEDTLS3_INCLUDE_DIR}/mbedtls
   target_compile_options(portal_fw_tls_mbedtls3 PRIVATE ${PORTAL_WARNINGS})
 else()
   message(STATUS "firmware checks: no mbedTLS 3.x headers given (PORTAL_MBEDTLS3_INCLUDE_DIR); "
-                 "host/tls is compiled against the system mbedTLS only")
+                 "host/tls is compiled against mbedTLS ${PORTAL_MBEDTLS_VERSION} only")
 endif()

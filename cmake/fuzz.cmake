@@ -87,6 +87,9 @@ set(PORTAL_FUZZ_FLAGS -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O
     -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
     -Wall -Wextra -Werror -I${CMAKE_SOURCE_DIR}/host -I${MBEDTLS_INCLUDE_DIR} -I${PORTAL_CERT_DIR}
     -DPORTAL_SOURCE_DIR="${CMAKE_SOURCE_DIR}" -DPORTAL_WASM2C="${WASM2C}")
+if(PORTAL_MBEDTLS_LIBDIR) # another mbedTLS (PORTAL_MBEDTLS_ROOT): these links are not CMake's
+  list(APPEND PORTAL_FUZZ_FLAGS -Wl,--disable-new-dtags,-rpath,${PORTAL_MBEDTLS_LIBDIR})
+endif()
 set(PORTAL_FUZZ_HOST_CORE ${PORTAL_CORE_SOURCES} ${CMAKE_SOURCE_DIR}/host/platform/posix.c)
 set(PORTAL_FUZZ_RT ${CMAKE_SOURCE_DIR}/host/runtime)
 

@@ -98,11 +98,12 @@ long long portal_heap_in_use(void)
 #endif
 }
 
-void portal_heap_report(long long before, long long table)
+void portal_heap_report(long long before, long long table, long long crypto)
 {
 #ifdef HEAP_REPORT_UNAVAILABLE
     (void)before;
     (void)table;
+    (void)crypto;
     fprintf(stderr, "portal-host: teardown: heap report unavailable: %s\n",
             HEAP_REPORT_UNAVAILABLE);
 #else
@@ -113,19 +114,23 @@ void portal_heap_report(long long before, long long table)
     }
     long long after = portal_heap_in_use();
     long long left = after - before + table;
+    char crypto_text[96] = "";
+    if (crypto > 0)
+        snprintf(crypto_text, sizeof crypto_text,
+                 " (%lld of them process-wide crypto state, set up at startup and kept)", crypto);
     if (!tcache_on()) {
         fprintf(stderr,
-                "portal-host: teardown: heap in use %lld bytes before the app's first host call, "
+                "portal-host: teardown: heap in use %lld bytes before the app's first host call%s, "
                 "%lld after teardown, which also freed the %lld-byte handle table (exact: glibc's "
                 "per-thread cache is off): %lld bytes left behind\n",
-                before, after, table, left);
+                before, crypto_text, after, table, left);
         return;
     }
     fprintf(stderr,
-            "portal-host: teardown: heap in use %lld bytes before the app's first host call, "
+            "portal-host: teardown: heap in use %lld bytes before the app's first host call%s, "
             "%lld after teardown, which also freed the %lld-byte handle table: %lld bytes more, "
             "including freed blocks glibc keeps in its per-thread cache (not a leak; with "
             "GLIBC_TUNABLES=" TCACHE_OFF " the figure is exact)\n",
-            before, after, table, left);
+            before, crypto_text, after, table, left);
 #endif
 }

@@ -13,7 +13,9 @@ void portal_heap_report_prepare(char **argv);
 long long portal_heap_in_use(void);
 
 /* Prints the teardown line: `before` from portal_heap_in_use() before the app's first host call,
- * `table` the size of the handle table that teardown frees but that existed before `before`. */
-void portal_heap_report(long long before, long long table);
+ * `table` the size of the handle table that teardown frees but that existed before `before`,
+ * `crypto` the process-wide crypto state (PSA, mbedTLS 3.x; 0 with 2.x) set up before `before` and
+ * kept for the process, named so that it is not mistaken for the app's. */
+void portal_heap_report(long long before, long long table, long long crypto);
 
 #endif

@@ -319,6 +319,17 @@ int portal_run(const portal_run_options *opts)
 {
     char err[2048];
     portal_module mod;
+    /* PSA crypto (mbedTLS 3.x) keeps its state for the process once initialised, whichever app
+     * config first needs it: set up here, before the -v baseline, and its size named in the
+     * report (0 with mbedTLS 2.x). */
+    long long heap_pre_crypto = opts->verbose ? portal_heap_in_use() : 0;
+    int crypto_status = portal_tls_library_init();
+    long long heap_crypto = opts->verbose ? portal_heap_in_use() - heap_pre_crypto : 0;
+    if (crypto_status != 0) {
+        fprintf(stderr, "portal-host: TLS crypto initialisation failed (PSA status %d)\n",
+                crypto_status);
+        return PORTAL_EXIT_HOST_ERROR;
+    }
     portal_module_options mod_opts = {opts->cache_dir, opts->verbose};
     if (!portal_module_load(opts->wasm_path, &mod_opts, &mod, err, sizeof err)) {
         fprintf(stderr, "portal-host: %s\n", err);
@@ -438,7 +449,7 @@ int portal_run(const portal_run_options *opts)
     portal_app_teardown(&rt->app);
     portal_fs_detach(&rt->app); /* closes every file and directory the app left open */
     if (instantiated && opts->verbose)
-        portal_heap_report(heap_before, heap_table);
+        portal_heap_report(heap_before, heap_table, heap_crypto);
     if (instantiated)
         entry->free_instance(instance);
     uninstall_signals();

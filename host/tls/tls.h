@@ -11,6 +11,13 @@ struct portal_wait_entry;
 /* "mbedTLS X.Y.Z (TLS 1.2 ...)": the library and protocol versions this build speaks. */
 const char *portal_tls_library_version(void);
 
+/* Sets up the process-wide crypto state TLS needs (PSA crypto with mbedTLS 3.x; nothing with
+ * 2.x) and keeps it for the life of the process: it is never freed (see tls_library.c). Safe to
+ * call any number of times; the first TLS config of an app calls it too. A host that measures its
+ * heap calls it at startup, before its baseline. 0, or the PSA status of the failure (negative;
+ * PSA_ERROR_INSUFFICIENT_MEMORY = out of memory). */
+int portal_tls_library_init(void);
+
 /* Frees every TLS session, pending handshake and config the app owns. */
 void portal_tls_teardown(struct portal_app *app);
 

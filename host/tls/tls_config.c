@@ -22,6 +22,7 @@
 #endif
 
 #include "../api/api.h"
+#include "tls.h"
 
 /* mbedTLS 2.x can be built with DEFLATE record compression, which has no run-time switch; a
  * compressing TLS layer leaks secrets (CRIME), so such a build is refused outright. */
@@ -103,6 +104,15 @@ bool tls_error_is_alloc(int mbedtls_ret)
 
 /* ---- per-app state ---- */
 
+/* The generator's entropy callback: mbedtls_entropy_func on the app's pool, keeping its result,
+ * which CTR_DRBG replaces by its own "entropy source failed". */
+static int tls_entropy_func(void *p_state, unsigned char *out, size_t len)
+{
+    portal_tls_state *state = p_state;
+    state->entropy_ret = mbedtls_entropy_func(&state->entropy, out, len);
+    return state->entropy_ret;
+}
+
 portal_tls_state *tls_state_get(portal_app *app, const char *who)
 {
     if (app->tls)
@@ -120,29 +130,37 @@ portal_tls_state *tls_state_get(portal_app *app, const char *who)
         portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
         return NULL;
     }
-#if PORTAL_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
-    /* mbedTLS 3 routes TLS 1.3 (and more) through PSA; initialising twice is harmless. */
-    if (psa_crypto_init() != PSA_SUCCESS) {
+    /* Process-wide, kept for good (tls_library.c); a no-op when the host or firmware did it. */
+    int psa = portal_tls_library_init();
+    if (psa != 0) {
         free(state->pending);
         free(state);
-        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: psa_crypto_init failed", who);
+        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: %s (psa_crypto_init: PSA status %d)", who,
+                    tls_error_is_alloc(psa) ? "out of memory" : "crypto initialisation failed",
+                    psa);
         return NULL;
     }
-#endif
     mbedtls_entropy_init(&state->entropy);
     mbedtls_ctr_drbg_init(&state->drbg);
     static const char personalization[] = "paper-portal tls server";
-    int ret = mbedtls_ctr_drbg_seed(&state->drbg, mbedtls_entropy_func, &state->entropy,
+    state->entropy_ret = 0;
+    int ret = mbedtls_ctr_drbg_seed(&state->drbg, tls_entropy_func, state,
                                     (const unsigned char *)personalization,
                                     sizeof personalization - 1);
     if (ret != 0) {
         char err[112];
+        /* CTR_DRBG reports any entropy failure as "entropy source failed"; with mbedTLS 3.x the
+         * entropy accumulator allocates its hash context on first use, so that may be an
+         * allocation failure: the entropy function's own code tells. */
+        bool out_of_memory = tls_error_is_alloc(ret) || tls_error_is_alloc(state->entropy_ret);
+        int cause = tls_error_is_alloc(state->entropy_ret) ? state->entropy_ret : ret;
         mbedtls_ctr_drbg_free(&state->drbg);
         mbedtls_entropy_free(&state->entropy);
         free(state->pending);
         free(state);
-        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: seeding the random generator failed: %s", who,
-                    tls_error_text(ret, err, sizeof err));
+        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: %sseeding the random generator: %s", who,
+                    out_of_memory ? "out of memory " : "failed ",
+                    tls_error_text(cause, err, sizeof err));
         return NULL;
     }
     app->tls = state;
@@ -203,17 +221,19 @@ static void tls_config_destroy(tls_config *config)
 
 void tls_config_handshake_failed(tls_config *config, int mbedtls_ret)
 {
+    (void)mbedtls_ret; /* not consulted: see below */
 #if defined(MBEDTLS_RSA_C)
     /* mbedTLS keeps RSA blinding values (Vi, Vf) in the key and, before every private-key
      * operation, squares Vi and then Vf in place (the first time it draws Vf, then derives Vi).
      * An allocation failure in between leaves the two out of step; mbedTLS does not notice, and
-     * from then on every signature fails its own check ("RSA - The PKCS#1 verification failed"):
-     * one transient out-of-memory would make the config refuse every client for good. With the
-     * pair emptied, mbedTLS draws a fresh one on the next use. Done on that verification error
-     * too, so a pair spoilt some other way heals after one failed handshake. */
-    bool verify_failed = (-mbedtls_ret & 0x7F80) == -MBEDTLS_ERR_RSA_VERIFY_FAILED;
-    if (!tls_error_is_alloc(mbedtls_ret) && !verify_failed)
-        return;
+     * from then on every signature is wrong: one transient out-of-memory would make the config
+     * refuse clients for good. With the pair emptied, mbedTLS draws a fresh one on the next use.
+     * The error that reaches us does not say whether that happened: under TLS 1.3 mbedTLS 3.x
+     * swallows a failed CertificateVerify signature and tries the next algorithm, and RSA-PSS has
+     * no verify-after-sign, so neither an allocation error nor RSA_VERIFY_FAILED need ever show.
+     * Hence after every failed handshake on an RSA config; the cost is one fresh blinding pair
+     * (a modular inversion) on the next signature. Handshakes are stepped one at a time on one
+     * thread, so no signature is under way while the values are dropped. */
     if (mbedtls_pk_get_type(&config->key) != MBEDTLS_PK_RSA)
         return;
     mbedtls_rsa_context *rsa = mbedtls_pk_rsa(config->key);
@@ -226,7 +246,6 @@ void tls_config_handshake_failed(tls_config *config, int mbedtls_ret)
 #endif
 #else
     (void)config;
-    (void)mbedtls_ret;
 #endif
 }
 

@@ -144,6 +144,7 @@ struct tls_conn {
 typedef struct portal_tls_state {
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
+    int entropy_ret; /* the entropy function's last result (CTR_DRBG reports only its own code) */
     tls_conn **pending; /* FIFO of unfinished or not yet handed out handshakes */
     int pending_count;
     int pending_capacity;

@@ -46,6 +46,20 @@ wait_for_log() {
 # ms since epoch
 now_ms() { date +%s%3N; }
 
+# The newest TLS version the host's mbedTLS speaks, "1.3" or "1.2", from `portal-host --version`
+# ("mbedTLS X (TLS 1.2 and 1.3)" / "(TLS 1.2 only: ...)"): 2.28 is a TLS 1.2 server, 3.x with
+# MBEDTLS_SSL_PROTO_TLS1_3 speaks 1.3 too. Tests expect what the library speaks; a test that needs
+# one version forces it on the client (s_client -tls1_2 / -tls1_3) and runs the 1.3 variant only
+# when this says 1.3. Empty (and the caller's checks fail) when --version says neither.
+host_tls_max() {
+    local v
+    v=$("${PORTAL_HOST_REAL:-$PORTAL_HOST}" --version 2>/dev/null)
+    case $v in
+    *"(TLS 1.2 and 1.3)"*) echo 1.3 ;;
+    *"(TLS 1.2 only"*) echo 1.2 ;;
+    esac
+}
+
 # check_exit_fds FDWATCH_REPORT LABEL - fdwatch (ptrace) counts portal-host's descriptors right
 # after exec and at its exit stop, when whatever is still open is what portal-host itself did not
 # close: none may be a socket, and the count must equal the one at start.

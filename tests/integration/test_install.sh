@@ -37,12 +37,20 @@ check "installed portal-host and gen-certs.sh are executable" \
 check "the package's portal_add_app is the repo's cmake/apps.cmake (one definition)" \
     cmp -s "$PREFIX/lib/cmake/PortalSDK/PortalSDKApps.cmake" "$PORTAL_SOURCE/cmake/apps.cmake"
 
-# The installed binary must not reach into the build tree: no rpath, only system libraries.
+# The installed binary must not reach into the build tree: no rpath, only system libraries. Built
+# against another mbedTLS (-DPORTAL_MBEDTLS_ROOT), that mbedTLS's folder is the one exception: the
+# run path names it and nothing else.
 readelf -d "$INSTALLED_HOST" > "$WORK/dynamic.txt" 2>&1
-check "installed portal-host has no RPATH/RUNPATH" bash -c "! grep -qE 'RPATH|RUNPATH' '$WORK/dynamic.txt'"
+MBEDTLS_LIBDIR=${PORTAL_MBEDTLS_LIBDIR:-}
+if [ -z "$MBEDTLS_LIBDIR" ]; then
+    check "installed portal-host has no RPATH/RUNPATH" bash -c "! grep -qE 'RPATH|RUNPATH' '$WORK/dynamic.txt'"
+else
+    check "installed portal-host's run path is only the mbedTLS it was built against ($MBEDTLS_LIBDIR)" \
+        test "$(sed -n 's/.*(R\(UN\)\{0,1\}PATH) *Library r\(un\)\{0,1\}path: \[\(.*\)\]$/\3/p' "$WORK/dynamic.txt")" = "$MBEDTLS_LIBDIR"
+fi
 ldd "$INSTALLED_HOST" > "$WORK/ldd.txt" 2>&1
-non_system=$(awk '/=>/ { if ($3 == "not" || $3 !~ /^\/(usr\/)?lib(64|32|x32)?\//) print $1 " " $3 }' "$WORK/ldd.txt")
-check "installed portal-host needs only system libraries (${non_system:-all under /lib, /usr/lib})" \
+non_system=$(awk -v mbedtls="$MBEDTLS_LIBDIR/" '/=>/ { if ($3 == "not" || ($3 !~ /^\/(usr\/)?lib(64|32|x32)?\// && (mbedtls == "/" || index($3, mbedtls) != 1))) print $1 " " $3 }' "$WORK/ldd.txt")
+check "installed portal-host needs only system libraries${MBEDTLS_LIBDIR:+ and $MBEDTLS_LIBDIR} (${non_system:-all there})" \
     test -z "$non_system"
 timeout 60 "${INSTALLED_HOST_CMD[@]}" --version > "$WORK/version.txt" 2>&1
 check "installed portal-host --version runs" test $? = 0

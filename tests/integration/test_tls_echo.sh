@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_tls_echo.sh - the TLS echo server app under portal-host against real clients: openssl
-# s_client over IPv4 and IPv6, mutual TLS, session resumption, a silent client that must not
+# s_client over IPv4 and IPv6, each TLS version the host's mbedTLS speaks (1.2; 1.3 with mbedTLS
+# 3.x), mutual TLS, session resumption per version, a silent client that must not
 # delay others, 10 MiB through a slow reader, vanishing and garbage clients, and fd/heap stability
 # over 1,000 sequential connections (200 under valgrind, PORTAL_VALGRIND=1: ~8 handshakes/s there).
 source "$(dirname "$0")/lib.sh"
@@ -68,18 +69,51 @@ sclient "$WORK/s4" "127.0.0.1:$PORT" -quiet
 check "s_client over 127.0.0.1: line echoed" grep -q '^ping-' "$WORK/s4"
 sclient "$WORK/s6" "[::1]:$PORT" -quiet
 check "s_client over ::1: line echoed" grep -q '^ping-' "$WORK/s6"
-check "app logged the IPv4 client" grep -q "client 127.0.0.1:[0-9]* connected (TLSv1.2" "$LOG"
+# The newest version both ends speak: s_client offers 1.3, so whatever the host's mbedTLS has.
+TLS_MAX=$(host_tls_max)
+check "portal-host --version names its TLS versions (newest: ${TLS_MAX:-none found})" test -n "$TLS_MAX"
+check "app logged the IPv4 client (TLSv${TLS_MAX:-?}, the newest both ends speak)" \
+    grep -q "client 127\.0\.0\.1:[0-9]* connected (TLSv${TLS_MAX/./\\.}," "$LOG"
 check "app logged the IPv6 client as [::1] (RFC 5952 text)" grep -q "client \[::1\]:[0-9]* connected" "$LOG"
 check "app logged a close" grep -q "closed (peer closed)" "$LOG"
-sclient "$WORK/s12" "127.0.0.1:$PORT" -tls1_1
-check "TLS 1.1 is refused" grep -qiE "alert|no protocols|wrong version|unsupported" "$WORK/s12"
 
-# --- resumption with a session ticket ---
-timeout 8 openssl s_client -connect "127.0.0.1:$PORT" -sess_out "$WORK/sess" < /dev/null > "$WORK/r1" 2>&1
-timeout 8 openssl s_client -connect "127.0.0.1:$PORT" -sess_in "$WORK/sess" < /dev/null > "$WORK/r2" 2>&1
-check "first connection is a new session" grep -q "^New, " "$WORK/r1"
-check "-sess_in reports the session as reused" grep -q "^Reused, " "$WORK/r2"
-check "the app sees the resumption" grep -q "resumed" "$LOG"
+# --- each version on its own: 1.2 always, 1.3 where the library has it (refused otherwise) ---
+connected_count() { grep -c "connected (TLSv${1/./\\.}," "$LOG"; }
+version_case() { # VERSION: s_client speaks only that version; both ends must name it
+    local v=$1 flag=-tls${1/./_} before
+    before=$(connected_count "$v")
+    sclient "$WORK/v$v" "127.0.0.1:$PORT" "$flag"
+    check "$flag: line echoed" grep -q '^ping-' "$WORK/v$v"
+    check "$flag: s_client negotiated TLSv$v" grep -q "^New, TLSv$v," "$WORK/v$v"
+    check "$flag: the app logged a TLSv$v client" test "$(connected_count "$v")" -gt "$before"
+}
+version_case 1.2
+if [ "$TLS_MAX" = 1.3 ]; then
+    version_case 1.3
+else
+    sclient "$WORK/v1.3" "127.0.0.1:$PORT" -tls1_3
+    check "-tls1_3 is refused (this mbedTLS has no TLS 1.3 server)" \
+        bash -c "! grep -q '^ping-' '$WORK/v1.3' && grep -qiE 'alert|no protocols|wrong version|unsupported' '$WORK/v1.3'"
+fi
+sclient "$WORK/s11" "127.0.0.1:$PORT" -tls1_1
+check "TLS 1.1 is refused" grep -qiE "alert|no protocols|wrong version|unsupported" "$WORK/s11"
+
+# --- resumption with a session ticket, per version ---
+# s_client's stdin stays open for STDIN_S: a TLS 1.3 ticket comes after the handshake (TLS 1.2
+# sends it inside), and s_client saves the session only once the ticket is in.
+resume_case() { # VERSION
+    local v=$1 flag=-tls${1/./_} before
+    before=$(grep -c "resumed" "$LOG")
+    sleep "$STDIN_S" | timeout $((STDIN_S + 7)) openssl s_client -connect "127.0.0.1:$PORT" "$flag" \
+        -sess_out "$WORK/sess$v" > "$WORK/r1-$v" 2>&1
+    sleep "$STDIN_S" | timeout $((STDIN_S + 7)) openssl s_client -connect "127.0.0.1:$PORT" "$flag" \
+        -sess_in "$WORK/sess$v" > "$WORK/r2-$v" 2>&1
+    check "TLS $v: first connection is a new session" grep -q "^New, TLSv$v," "$WORK/r1-$v"
+    check "TLS $v: -sess_in reports the session as reused" grep -q "^Reused, TLSv$v," "$WORK/r2-$v"
+    check "TLS $v: the app sees the resumption" test "$(grep -c "resumed" "$LOG")" -gt "$before"
+}
+resume_case 1.2
+[ "$TLS_MAX" = 1.3 ] && resume_case 1.3
 
 # --- a silent client and a 1-byte-a-second client do not delay a real one ---
 "$CLIENT" silent 127.0.0.1 "$PORT" 6 & s1=$!
@@ -197,7 +231,16 @@ PORT3=$(free_port)
 start_app "$WORK/rsa.log" --port "$PORT3" --rsa
 sclient "$WORK/rsa" "127.0.0.1:$PORT3" -quiet
 check "RSA-2048 certificate works" grep -q '^ping-' "$WORK/rsa"
-check "RSA suite negotiated" grep -q "ECDHE-RSA" "$WORK/rsa.log"
+# TLS 1.2 names the key exchange in the suite; TLS 1.3 suites do not, its CertificateVerify is
+# RSA-PSS (what s_client reports as the peer's signature type).
+sclient "$WORK/rsa12" "127.0.0.1:$PORT3" -tls1_2
+check "RSA, TLS 1.2: line echoed" grep -q '^ping-' "$WORK/rsa12"
+check "RSA, TLS 1.2: an ECDHE-RSA suite negotiated" grep -q "connected (TLSv1\.2, .*ECDHE-RSA" "$WORK/rsa.log"
+if [ "$TLS_MAX" = 1.3 ]; then
+    sclient "$WORK/rsa13" "127.0.0.1:$PORT3" -tls1_3
+    check "RSA, TLS 1.3: line echoed" grep -q '^ping-' "$WORK/rsa13"
+    check "RSA, TLS 1.3: the server signed with RSA-PSS" grep -q "^Peer signature type: RSA-PSS" "$WORK/rsa13"
+fi
 stop_app
 
 # --- full (--max-clients 1) with a client waiting in the backlog: the app sleeps, then serves it ---

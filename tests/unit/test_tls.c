@@ -343,6 +343,15 @@ static int32_t get_le32(const uint8_t *p)
 
 #define SCLIENT "timeout 10 openssl s_client -connect 127.0.0.1:%u -CAfile %s/ca.pem "
 
+/* Seconds s_client's stdin stays open where it must receive a session ticket: with TLS 1.3 the
+ * ticket comes after the handshake, and s_client saves the session (-sess_out) only once it is
+ * in. Under valgrind (PORTAL_VALGRIND=1) this server is some 20 times slower. */
+static const char *ticket_wait_s(void)
+{
+    const char *vg = getenv("PORTAL_VALGRIND");
+    return vg && strcmp(vg, "1") == 0 ? "3" : "1";
+}
+
 /* ---- tests ---- */
 
 static void test_config_checks(void)
@@ -635,10 +644,10 @@ static void test_mutual_tls(void)
 
     /* Resumed mutual-TLS session: still reported as verified, with the subject. */
     for (int round = 0; round < 2; round++) {
-        pid = spawn("sleep 0.2 | " SCLIENT "-cert %s/client.pem -key %s/client.key %s %s/msess.pem "
+        pid = spawn("sleep %s | " SCLIENT "-cert %s/client.pem -key %s/client.key %s %s/msess.pem "
                     ">%s 2>&1",
-                    s.port, g_certs, g_certs, g_certs, round ? "-sess_in" : "-sess_out", g_tmp,
-                    out);
+                    ticket_wait_s(), s.port, g_certs, g_certs, g_certs,
+                    round ? "-sess_in" : "-sess_out", g_tmp, out);
         session = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 10000);
         CHECK(session > 0);
         CHECK_EQ_INT(portal_tls_session_info(&s.app, session, info, sizeof info), 328);
@@ -668,10 +677,10 @@ static void test_mutual_tls(void)
 /* One s_client connection that saves or reuses a session; returns the server's info flags. */
 static int32_t resumption_round(server *s, int32_t cfg, const char *sess_opt, const char *out)
 {
-    /* stdin stays open briefly: a TLS 1.3 ticket arrives after the handshake, and s_client
-     * closes at stdin EOF. */
-    pid_t pid = spawn("sleep 0.2 | " SCLIENT "%s %s/sess.pem >%s 2>&1", s->port, g_certs,
-                      sess_opt, g_tmp, out);
+    /* stdin stays open a while (ticket_wait_s): a TLS 1.3 ticket arrives after the handshake,
+     * and s_client closes at stdin EOF. */
+    pid_t pid = spawn("sleep %s | " SCLIENT "%s %s/sess.pem >%s 2>&1", ticket_wait_s(), s->port,
+                      g_certs, sess_opt, g_tmp, out);
     int32_t session = portal_tls_accept(&s->app, cfg, s->listener, NULL, 0, 10000);
     CHECK(session > 0);
     uint8_t info[PORTAL_TLS_INFO_SIZE];
@@ -1296,40 +1305,51 @@ static void test_poll_listener_pending_handshake(void)
     CHECK_EQ_INT(portal_sock_poll(&s.app, e, 8, 300), 0);
     CHECK(now_ms() - t0 >= 290);
     CHECK_EQ_INT(entry_revents(e), 0);
-    /* A real client: sockPoll wakes when its handshake (driven inside sockPoll) is finished. */
-    char out[PATH_MAX + 32];
-    snprintf(out, sizeof out, "%s/poll.out", g_tmp);
-    pid_t pid = spawn("(printf 'polled\n'; sleep 1) | " SCLIENT "-quiet >%s 2>%s.err", s.port,
-                      g_certs, out, out);
-    int32_t ready = 0, session = 0;
-    for (int i = 0; i < 20 && ready == 0 && session == 0; i++) {
-        /* the first wake may be the new TCP connection itself: take it into the queue */
-        ready = portal_sock_poll(&s.app, e, 8, 5000);
-        if (ready > 0 && pending_count(&s) < 2) {
-            int32_t r = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
-            /* Under valgrind the host is slow enough that the client's second flight can arrive
-             * while this very call still runs the handshake, which then finishes in it. */
-            if (r > 0 && getenv("PORTAL_VALGRIND") && strcmp(getenv("PORTAL_VALGRIND"), "1") == 0) {
-                printf("  valgrind: the handshake finished inside tlsAccept(timeout 0) (slow host, "
-                       "fast client); sockPoll's wake for it not checked this run\n");
-                session = r;
-                break;
+    /* A real client: sockPoll wakes when its handshake (driven inside sockPoll) is finished.
+     * On a slow or loaded host the client's last flight can arrive while tlsAccept(timeout 0),
+     * which takes the connection in, is still stepping the handshake, which then finishes inside
+     * it (TLS 1.3 makes that likelier: the server derives its application keys right after its
+     * own Finished). That run proves nothing about sockPoll, so another client tries, up to 5. */
+    bool woke = false;
+    for (int attempt = 1; attempt <= 5 && !woke; attempt++) {
+        char out[PATH_MAX + 32];
+        snprintf(out, sizeof out, "%s/poll.out", g_tmp);
+        pid_t pid = spawn("(printf 'polled\n'; sleep 1) | " SCLIENT "-quiet >%s 2>%s.err", s.port,
+                          g_certs, out, out);
+        int32_t ready = 0, session = 0;
+        for (int i = 0; i < 20 && ready == 0 && session == 0; i++) {
+            /* the first wake may be the new TCP connection itself: take it into the queue */
+            ready = portal_sock_poll(&s.app, e, 8, 5000);
+            if (ready > 0 && pending_count(&s) < 2) {
+                int32_t r = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
+                if (r > 0) {
+                    printf("  attempt %d: the handshake finished inside tlsAccept(timeout 0) (slow "
+                           "host, fast client); sockPoll's wake not seen this time\n", attempt);
+                    session = r;
+                    break;
+                }
+                CHECK_EQ_INT(r, -3);
+                ready = 0;
             }
-            CHECK_EQ_INT(r, -3);
-            ready = 0;
         }
+        if (session == 0) {
+            CHECK_EQ_INT(ready, 1);
+            CHECK_EQ_INT(entry_revents(e), 1);
+            session = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
+            woke = session > 0;
+        }
+        CHECK(session > 0);
+        char line[64];
+        CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 7);
+        portal_tls_close(&s.app, session);
+        testlib_reap(pid, 10000);
     }
-    if (session == 0) {
-        CHECK_EQ_INT(ready, 1);
-        CHECK_EQ_INT(entry_revents(e), 1);
-        session = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0);
-    }
-    CHECK(session > 0);
-    char line[64];
-    CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 7);
-    portal_tls_close(&s.app, session);
+    /* Under valgrind every attempt may go that way; elsewhere one of five must show the wake. */
+    if (!woke && getenv("PORTAL_VALGRIND") && strcmp(getenv("PORTAL_VALGRIND"), "1") == 0)
+        printf("  valgrind: sockPoll's wake for a finished handshake not seen in 5 attempts\n");
+    else
+        CHECK(woke);
     close(fd);
-    testlib_reap(pid, 10000);
     server_stop(&s);
 }
 
