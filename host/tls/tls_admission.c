@@ -2,7 +2,7 @@
  * is accepted only while its handshake can become a session (queue capacity and free session
  * slots); when the queue is full, which pending handshake makes room for a waiting client -
  * judged by handshake progress, not bytes - and each address's share of the queue, so one peer
- * cannot hold every slot. tls_engine_accept_new applies these rules; tls_engine.c runs the
+ * cannot hold every slot. portal_tls_engine_accept_new applies these rules; tls_engine.c runs the
  * handshakes themselves. */
 #include <errno.h>
 #include <stdint.h>
@@ -121,7 +121,7 @@ static int tls_pending_victim(const portal_tls_state *state, const portal_sockad
  * evictable handshake, or an address holds more than its share. Otherwise *wake_at is when that
  * can change by time alone (INT64_MAX: not by time - e.g. every slot is a session or a finished
  * handshake; closing a session frees one). */
-bool tls_pending_can_take(const portal_app *app, int64_t now, int64_t *wake_at)
+bool portal_tls_pending_can_take(const portal_app *app, int64_t now, int64_t *wake_at)
 {
     const portal_tls_state *state = app->tls;
     *wake_at = INT64_MAX;
@@ -144,7 +144,7 @@ bool tls_pending_can_take(const portal_app *app, int64_t now, int64_t *wake_at)
 
 /* Summary lines for the new connections closed at once and the handshakes replaced by their own
  * address, at most once a second unless `now`. */
-void tls_log_unheard(portal_app *app, bool now)
+void portal_tls_log_unheard(portal_app *app, bool now)
 {
     portal_tls_state *state = app->tls;
     int64_t t = portal_platform_now_ms();
@@ -235,11 +235,11 @@ static void tls_pending_evict(portal_app *app, int victim, const portal_sockaddr
                    "address holds %d unfinished handshakes (share %d)",
                    slots, old->peer_text, age, tls_peer_handshakes(state, &old->peer),
                    tls_peer_share(state));
-    tls_pending_remove_at(state, victim);
-    tls_conn_destroy(old, 0);
+    portal_tls_pending_remove_at(state, victim);
+    portal_tls_conn_destroy(old, 0);
 }
 
-int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
+int portal_tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
                           int32_t config_handle, int32_t listener_handle)
 {
     portal_tls_state *state = app->tls;
@@ -248,7 +248,7 @@ int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *co
         int64_t now = portal_platform_now_ms(), wake_at;
         int slots = tls_pending_slots(app);
         bool full = state->pending_count >= slots;
-        if (full && !tls_pending_can_take(app, now, &wake_at))
+        if (full && !portal_tls_pending_can_take(app, now, &wake_at))
             break; /* new clients wait in the backlog */
         portal_sockaddr peer;
         memset(&peer, 0, sizeof peer);
@@ -284,7 +284,7 @@ int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *co
             tls_pending_evict(app, victim, &peer, slots, now);
         }
         portal_platform_set_nodelay(fd);
-        tls_conn *conn = tls_conn_create(app, config, fd, &peer);
+        tls_conn *conn = portal_tls_conn_create(app, config, fd, &peer);
         if (!conn)
             continue;
         conn->config_handle = config_handle;
@@ -293,11 +293,11 @@ int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *co
         state->pending[state->pending_count++] = conn;
         /* Step it at once: a client whose ClientHello is already here is then ahead of stalled
          * connections from its address when the next one needs room. */
-        if (!tls_conn_handshake(app, conn)) {
+        if (!portal_tls_conn_handshake(app, conn)) {
             state->pending_count--;
-            tls_conn_destroy(conn, 0);
+            portal_tls_conn_destroy(conn, 0);
         }
     }
-    tls_log_unheard(app, false);
+    portal_tls_log_unheard(app, false);
     return err;
 }

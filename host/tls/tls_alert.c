@@ -29,7 +29,7 @@ static int alert_for_verify_flags(uint32_t flags)
     return MBEDTLS_SSL_ALERT_MSG_BAD_CERT;
 }
 
-int tls_alert_for_failure(const mbedtls_ssl_context *ssl, int ret)
+int portal_tls_alert_for_failure(const mbedtls_ssl_context *ssl, int ret)
 {
     switch (ret) {
     case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
@@ -83,7 +83,7 @@ int tls_alert_for_failure(const mbedtls_ssl_context *ssl, int ret)
     }
 }
 
-void tls_conn_send_failure_alert(tls_conn *conn, int ret)
+void portal_tls_conn_send_failure_alert(tls_conn *conn, int ret)
 {
     bool peer_ended = ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_NET_CONN_RESET ||
                       ret == MBEDTLS_ERR_NET_SEND_FAILED || ret == MBEDTLS_ERR_NET_RECV_FAILED ||
@@ -104,6 +104,7 @@ void tls_conn_send_failure_alert(tls_conn *conn, int ret)
 #endif
     /* One attempt, never waiting: a new connection's send buffer is empty, so the 7-byte record
      * goes out; a peer that does not read gets no say in how long the host spends on it. */
-    (void)mbedtls_ssl_send_alert_message(&conn->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
-                                         (unsigned char)tls_alert_for_failure(&conn->ssl, ret));
+    (void)mbedtls_ssl_send_alert_message(
+        &conn->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+        (unsigned char)portal_tls_alert_for_failure(&conn->ssl, ret));
 }

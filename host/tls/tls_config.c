@@ -67,7 +67,7 @@ static const mbedtls_ecp_group_id tls_curves[] = {
 };
 #endif
 
-const char *tls_error_text(int mbedtls_ret, char *buf, size_t size)
+const char *portal_tls_error_text(int mbedtls_ret, char *buf, size_t size)
 {
     if (size == 0)
         return buf;
@@ -79,7 +79,7 @@ const char *tls_error_text(int mbedtls_ret, char *buf, size_t size)
     return buf;
 }
 
-bool tls_error_is_alloc(int mbedtls_ret)
+bool portal_tls_error_is_alloc(int mbedtls_ret)
 {
     if (mbedtls_ret >= 0)
         return false;
@@ -113,7 +113,7 @@ static int tls_entropy_func(void *p_state, unsigned char *out, size_t len)
     return state->entropy_ret;
 }
 
-portal_tls_state *tls_state_get(portal_app *app, const char *who)
+portal_tls_state *portal_tls_state_get(portal_app *app, const char *who)
 {
     if (app->tls)
         return app->tls;
@@ -135,9 +135,9 @@ portal_tls_state *tls_state_get(portal_app *app, const char *who)
     if (psa != 0) {
         free(state->pending);
         free(state);
-        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: %s (psa_crypto_init: PSA status %d)", who,
-                    tls_error_is_alloc(psa) ? "out of memory" : "crypto initialisation failed",
-                    psa);
+        portal_fail(
+            app, PORTAL_ERR_INTERNAL, "%s: %s (psa_crypto_init: PSA status %d)", who,
+            portal_tls_error_is_alloc(psa) ? "out of memory" : "crypto initialisation failed", psa);
         return NULL;
     }
     mbedtls_entropy_init(&state->entropy);
@@ -152,22 +152,23 @@ portal_tls_state *tls_state_get(portal_app *app, const char *who)
         /* CTR_DRBG reports any entropy failure as "entropy source failed"; with mbedTLS 3.x the
          * entropy accumulator allocates its hash context on first use, so that may be an
          * allocation failure: the entropy function's own code tells. */
-        bool out_of_memory = tls_error_is_alloc(ret) || tls_error_is_alloc(state->entropy_ret);
-        int cause = tls_error_is_alloc(state->entropy_ret) ? state->entropy_ret : ret;
+        bool out_of_memory =
+            portal_tls_error_is_alloc(ret) || portal_tls_error_is_alloc(state->entropy_ret);
+        int cause = portal_tls_error_is_alloc(state->entropy_ret) ? state->entropy_ret : ret;
         mbedtls_ctr_drbg_free(&state->drbg);
         mbedtls_entropy_free(&state->entropy);
         free(state->pending);
         free(state);
         portal_fail(app, PORTAL_ERR_INTERNAL, "%s: %sseeding the random generator: %s", who,
                     out_of_memory ? "out of memory " : "failed ",
-                    tls_error_text(cause, err, sizeof err));
+                    portal_tls_error_text(cause, err, sizeof err));
         return NULL;
     }
     app->tls = state;
     return state;
 }
 
-void tls_state_free(portal_app *app)
+void portal_tls_state_free(portal_app *app)
 {
     portal_tls_state *state = app->tls;
     if (!state)
@@ -219,7 +220,7 @@ static void tls_config_destroy(tls_config *config)
     free(config);
 }
 
-void tls_config_handshake_failed(tls_config *config, int mbedtls_ret)
+void portal_tls_config_handshake_failed(tls_config *config, int mbedtls_ret)
 {
     (void)mbedtls_ret; /* not consulted: see below */
 #if defined(MBEDTLS_RSA_C)
@@ -249,12 +250,12 @@ void tls_config_handshake_failed(tls_config *config, int mbedtls_ret)
 #endif
 }
 
-void tls_config_ref(tls_config *config)
+void portal_tls_config_ref(tls_config *config)
 {
     config->refs++;
 }
 
-void tls_config_unref(tls_config *config)
+void portal_tls_config_unref(tls_config *config)
 {
     if (config && --config->refs == 0)
         tls_config_destroy(config);
@@ -331,12 +332,12 @@ static int32_t tls_parse_certs(portal_app *app, mbedtls_x509_crt *chain, const u
     tls_input_free(&in);
     char err[112];
     /* Out of memory is the host's failure (-2), not a bad PEM from the app (-1). */
-    if (tls_error_is_alloc(ret))
+    if (portal_tls_error_is_alloc(ret))
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory parsing %s: %s", who,
-                           what, tls_error_text(ret, err, sizeof err));
+                           what, portal_tls_error_text(ret, err, sizeof err));
     if (ret < 0)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: %s: %s", who, what,
-                           tls_error_text(ret, err, sizeof err));
+                           portal_tls_error_text(ret, err, sizeof err));
     if (ret > 0)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "%s: %s: %d certificate(s) could not be parsed", who, what, ret);
@@ -360,12 +361,12 @@ static int32_t tls_parse_key(portal_app *app, portal_tls_state *state, mbedtls_p
 #endif
     tls_input_free(&in);
     char err[112];
-    if (tls_error_is_alloc(ret))
+    if (portal_tls_error_is_alloc(ret))
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory parsing server_key_pem: %s",
-                           who, tls_error_text(ret, err, sizeof err));
+                           who, portal_tls_error_text(ret, err, sizeof err));
     if (ret != 0)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: server_key_pem: %s", who,
-                           tls_error_text(ret, err, sizeof err));
+                           portal_tls_error_text(ret, err, sizeof err));
     if (!mbedtls_pk_can_do(key, MBEDTLS_PK_RSA) && !mbedtls_pk_can_do(key, MBEDTLS_PK_ECDSA))
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "%s: server_key_pem: key type %s not supported (RSA or ECDSA only)",
@@ -384,7 +385,7 @@ static int32_t tls_config_apply_defaults(portal_app *app, portal_tls_state *stat
                                           MBEDTLS_SSL_PRESET_DEFAULT);
     if (ret != 0)
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: mbedtls_ssl_config_defaults: %s", who,
-                           tls_error_text(ret, err, sizeof err));
+                           portal_tls_error_text(ret, err, sizeof err));
     mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &state->drbg);
 
     /* TLS 1.2 minimum; 1.3 too where this mbedTLS build has it. */
@@ -416,7 +417,7 @@ static int32_t tls_config_apply_defaults(portal_app *app, portal_tls_state *stat
     ret = mbedtls_ssl_conf_own_cert(conf, &config->chain, &config->key);
     if (ret != 0)
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: mbedtls_ssl_conf_own_cert: %s", who,
-                           tls_error_text(ret, err, sizeof err));
+                           portal_tls_error_text(ret, err, sizeof err));
 
     if (config->flags & PORTAL_TLS_FLAG_REQUIRE_CLIENT_CERT) {
         mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
@@ -433,7 +434,7 @@ static int32_t tls_config_apply_defaults(portal_app *app, portal_tls_state *stat
                                        MBEDTLS_CIPHER_AES_256_GCM, PORTAL_TLS_TICKET_LIFETIME_S);
         if (ret != 0)
             return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: mbedtls_ssl_ticket_setup: %s", who,
-                               tls_error_text(ret, err, sizeof err));
+                               portal_tls_error_text(ret, err, sizeof err));
         mbedtls_ssl_conf_session_tickets_cb(conf, tls_ticket_write, tls_ticket_parse, config);
         config->tickets_enabled = true;
     }
@@ -467,7 +468,7 @@ int32_t portal_tls_server_config_create(portal_app *app, uint8_t *cert_pem, uint
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: too many configs (limit %d)", who,
                            app->limits.max_tls_configs);
 
-    portal_tls_state *state = tls_state_get(app, who);
+    portal_tls_state *state = portal_tls_state_get(app, who);
     if (!state)
         return app->last_error_code;
     tls_config *config = calloc(1, sizeof *config);
@@ -495,13 +496,14 @@ int32_t portal_tls_server_config_create(portal_app *app, uint8_t *cert_pem, uint
         int ret = mbedtls_pk_check_pair(&config->chain.pk, &config->key);
 #endif
         char err[112];
-        if (tls_error_is_alloc(ret)) /* not "does not match": the check could not run */
-            rc = portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory checking the key pair: %s",
-                             who, tls_error_text(ret, err, sizeof err));
+        if (portal_tls_error_is_alloc(ret)) /* not "does not match": the check could not run */
+            rc =
+                portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory checking the key pair: %s",
+                            who, portal_tls_error_text(ret, err, sizeof err));
         else if (ret != 0)
             rc = portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                              "%s: server_key_pem does not match server_cert_pem: %s", who,
-                             tls_error_text(ret, err, sizeof err));
+                             portal_tls_error_text(ret, err, sizeof err));
     }
     if (rc == PORTAL_OK && require_client_cert)
         rc = tls_parse_certs(app, &config->client_ca, client_ca_pem, client_ca_pem_len,
@@ -534,7 +536,7 @@ int32_t portal_tls_server_config_free(portal_app *app, int32_t config_handle)
     config->handle = 0;
     /* Handshakes still pending for this config could never be handed out; established sessions
      * hold their own reference and keep working. */
-    tls_engine_drop_config(app, config);
-    tls_config_unref(config);
+    portal_tls_engine_drop_config(app, config);
+    portal_tls_config_unref(config);
     return PORTAL_OK;
 }

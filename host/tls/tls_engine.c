@@ -17,14 +17,14 @@
 
 /* ---- time ---- */
 
-int64_t tls_deadline(int32_t timeout_ms)
+int64_t portal_tls_deadline(int32_t timeout_ms)
 {
     if (timeout_ms < 0)
         return INT64_MAX;
     return portal_platform_now_ms() + timeout_ms;
 }
 
-int tls_remaining_ms(int64_t deadline)
+int portal_tls_remaining_ms(int64_t deadline)
 {
     if (deadline == INT64_MAX)
         return -1;
@@ -66,7 +66,7 @@ static int tls_bio_recv(void *ctx, unsigned char *buf, size_t len)
 
 /* ---- connections ---- */
 
-tls_conn *tls_conn_create(portal_app *app, tls_config *config, portal_fd fd,
+tls_conn *portal_tls_conn_create(portal_app *app, tls_config *config, portal_fd fd,
                           const portal_sockaddr *peer)
 {
     tls_conn *conn = calloc(1, sizeof *conn);
@@ -81,7 +81,7 @@ tls_conn *tls_conn_create(portal_app *app, tls_config *config, portal_fd fd,
     conn->peer = *peer;
     memcpy(conn->peer_text, peer_text, sizeof peer_text);
     conn->config = config;
-    tls_config_ref(config);
+    portal_tls_config_ref(config);
     conn->state = TLS_CONN_HANDSHAKING;
     conn->wait_events = PORTAL_WAIT_READ; /* the client speaks first */
     conn->accepted_ms = portal_platform_now_ms();
@@ -91,9 +91,9 @@ tls_conn *tls_conn_create(portal_app *app, tls_config *config, portal_fd fd,
     if (ret != 0) {
         char err[112];
         portal_log(app, PORTAL_LOG_ERROR, "TLS: dropping client %s: mbedtls_ssl_setup: %s",
-                   peer_text, tls_error_text(ret, err, sizeof err));
+                   peer_text, portal_tls_error_text(ret, err, sizeof err));
         conn->state = TLS_CONN_BROKEN;
-        tls_conn_destroy(conn, 0);
+        portal_tls_conn_destroy(conn, 0);
         return NULL;
     }
     mbedtls_ssl_set_bio(&conn->ssl, conn, tls_bio_send, tls_bio_recv, NULL);
@@ -110,7 +110,7 @@ static void tls_held_free(tls_conn *conn)
     conn->held_len = 0;
 }
 
-int tls_conn_flush_held(tls_conn *conn)
+int portal_tls_conn_flush_held(tls_conn *conn)
 {
     while (conn->held) {
         int ret = mbedtls_ssl_write(&conn->ssl, conn->held, conn->held_len);
@@ -140,7 +140,7 @@ int tls_conn_flush_held(tls_conn *conn)
 /* Waits for `events` on the socket until `deadline`; false when the time is up or poll failed. */
 static bool tls_conn_wait(tls_conn *conn, int events, int64_t deadline)
 {
-    int left = tls_remaining_ms(deadline);
+    int left = portal_tls_remaining_ms(deadline);
     if (left == 0)
         return false;
     return portal_platform_wait(conn->fd, events, left) > 0;
@@ -152,7 +152,7 @@ static void tls_conn_say_goodbye(tls_conn *conn, int budget_ms)
 {
     int64_t deadline = portal_platform_now_ms() + (budget_ms > 0 ? budget_ms : 0);
     for (;;) {
-        int ret = tls_conn_flush_held(conn);
+        int ret = portal_tls_conn_flush_held(conn);
         if (ret < 0)
             return;
         if (ret == 1)
@@ -182,7 +182,7 @@ static void tls_conn_drain_input(tls_conn *conn)
     }
 }
 
-void tls_conn_destroy(tls_conn *conn, int budget_ms)
+void portal_tls_conn_destroy(tls_conn *conn, int budget_ms)
 {
     if (!conn)
         return;
@@ -199,12 +199,12 @@ void tls_conn_destroy(tls_conn *conn, int budget_ms)
     }
     mbedtls_ssl_free(&conn->ssl); /* wipes session keys */
     tls_held_free(conn);
-    tls_config_unref(conn->config);
+    portal_tls_config_unref(conn->config);
     mbedtls_platform_zeroize(conn, sizeof *conn);
     free(conn);
 }
 
-int32_t tls_conn_fail(portal_app *app, tls_conn *conn, const char *who, int mbedtls_ret)
+int32_t portal_tls_conn_fail(portal_app *app, tls_conn *conn, const char *who, int mbedtls_ret)
 {
     conn->state = TLS_CONN_BROKEN;
     tls_held_free(conn);
@@ -218,7 +218,7 @@ int32_t tls_conn_fail(portal_app *app, tls_conn *conn, const char *who, int mbed
                            strerror(conn->io_errno));
     char err[112];
     return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: %s", who,
-                       tls_error_text(mbedtls_ret, err, sizeof err));
+                       portal_tls_error_text(mbedtls_ret, err, sizeof err));
 }
 
 /* ---- handshake state machine ---- */
@@ -244,10 +244,11 @@ static void tls_describe_failure(tls_conn *conn, int ret, char *buf, size_t size
         if (snprintf(buf, size, "client certificate rejected: %s", info) < 0)
             buf[0] = '\0';
     } else {
-        tls_error_text(ret, buf, size);
+        portal_tls_error_text(ret, buf, size);
 #if !defined(MBEDTLS_SSL_PROTO_TLS1_3)
         /* The usual cause here: a client that offers only TLS 1.3 and its suites. */
-        if (ret == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN || ret == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION) {
+        if (ret == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN ||
+            ret == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION) {
             size_t used = strlen(buf);
             if (used < size)
                 snprintf(buf + used, size - used,
@@ -258,7 +259,7 @@ static void tls_describe_failure(tls_conn *conn, int ret, char *buf, size_t size
     }
 }
 
-bool tls_conn_handshake(portal_app *app, tls_conn *conn)
+bool portal_tls_conn_handshake(portal_app *app, tls_conn *conn)
 {
     conn->config->stepping = conn;
     int step = PORTAL_TLS_SSL_STATE(&conn->ssl);
@@ -296,30 +297,30 @@ bool tls_conn_handshake(portal_app *app, tls_conn *conn)
                        conn->io_status == PORTAL_IO_CLOSED;
     portal_log(app, client_left ? PORTAL_LOG_INFO : PORTAL_LOG_WARN,
                "TLS handshake with %s failed: %s", conn->peer_text, why);
-    tls_conn_send_failure_alert(conn, ret);
-    tls_config_handshake_failed(conn->config, ret);
+    portal_tls_conn_send_failure_alert(conn, ret);
+    portal_tls_config_handshake_failed(conn->config, ret);
     conn->state = TLS_CONN_BROKEN;
     return false;
 }
 
 /* ---- the pending queue (who gets into it: tls_admission.c) ---- */
 
-void tls_pending_remove_at(portal_tls_state *state, int index)
+void portal_tls_pending_remove_at(portal_tls_state *state, int index)
 {
     memmove(&state->pending[index], &state->pending[index + 1],
             (size_t)(state->pending_count - index - 1) * sizeof *state->pending);
     state->pending_count--;
 }
 
-void tls_engine_advance_all(portal_app *app)
+void portal_tls_engine_advance_all(portal_app *app)
 {
     portal_tls_state *state = app->tls;
     if (!state)
         return;
-    tls_log_unheard(app, false); /* what the last flood left unlogged */
+    portal_tls_log_unheard(app, false); /* what the last flood left unlogged */
     for (int i = 0; i < state->pending_count;) {
         tls_conn *conn = state->pending[i];
-        bool keep = conn->state != TLS_CONN_HANDSHAKING || tls_conn_handshake(app, conn);
+        bool keep = conn->state != TLS_CONN_HANDSHAKING || portal_tls_conn_handshake(app, conn);
         if (keep && portal_platform_now_ms() >= conn->deadline_ms) {
             if (conn->state == TLS_CONN_HANDSHAKING)
                 portal_log(app, PORTAL_LOG_WARN,
@@ -336,26 +337,27 @@ void tls_engine_advance_all(portal_app *app)
             i++;
             continue;
         }
-        tls_pending_remove_at(state, i);
-        tls_conn_destroy(conn, 0);
+        portal_tls_pending_remove_at(state, i);
+        portal_tls_conn_destroy(conn, 0);
     }
 }
 
-tls_conn *tls_engine_take_ready(portal_app *app, int32_t config_handle, int32_t listener_handle)
+tls_conn *portal_tls_engine_take_ready(portal_app *app, int32_t config_handle,
+                                       int32_t listener_handle)
 {
     portal_tls_state *state = app->tls;
     for (int i = 0; state && i < state->pending_count; i++) {
         tls_conn *conn = state->pending[i];
         if (conn->state == TLS_CONN_READY && conn->config_handle == config_handle &&
             conn->listener_handle == listener_handle) {
-            tls_pending_remove_at(state, i);
+            portal_tls_pending_remove_at(state, i);
             return conn;
         }
     }
     return NULL;
 }
 
-void tls_engine_drop_config(portal_app *app, tls_config *config)
+void portal_tls_engine_drop_config(portal_app *app, tls_config *config)
 {
     portal_tls_state *state = app->tls;
     for (int i = 0; state && i < state->pending_count;) {
@@ -367,24 +369,24 @@ void tls_engine_drop_config(portal_app *app, tls_config *config)
         portal_log(app, PORTAL_LOG_INFO,
                    "TLS: dropping pending handshake with %s: its config was freed",
                    conn->peer_text);
-        tls_pending_remove_at(state, i);
-        tls_conn_destroy(conn, 0);
+        portal_tls_pending_remove_at(state, i);
+        portal_tls_conn_destroy(conn, 0);
     }
 }
 
-void tls_engine_drop_all(portal_app *app)
+void portal_tls_engine_drop_all(portal_app *app)
 {
     portal_tls_state *state = app->tls;
     if (state)
-        tls_log_unheard(app, true);
+        portal_tls_log_unheard(app, true);
     while (state && state->pending_count > 0) {
         tls_conn *conn = state->pending[state->pending_count - 1];
         state->pending_count--;
-        tls_conn_destroy(conn, 0);
+        portal_tls_conn_destroy(conn, 0);
     }
 }
 
-int tls_engine_fill_pollfds(portal_app *app, portal_wait_entry *fds, int max)
+int portal_tls_engine_fill_pollfds(portal_app *app, portal_wait_entry *fds, int max)
 {
     portal_tls_state *state = app->tls;
     int n = 0;
@@ -400,7 +402,7 @@ int tls_engine_fill_pollfds(portal_app *app, portal_wait_entry *fds, int max)
     return n;
 }
 
-int tls_engine_next_deadline_ms(portal_app *app)
+int portal_tls_engine_next_deadline_ms(portal_app *app)
 {
     portal_tls_state *state = app->tls;
     if (!state || state->pending_count == 0)
@@ -415,21 +417,21 @@ int tls_engine_next_deadline_ms(portal_app *app)
     return left > INT_MAX ? INT_MAX : (int)left;
 }
 
-bool tls_engine_accepting(portal_app *app, int *wake_ms)
+bool portal_tls_engine_accepting(portal_app *app, int *wake_ms)
 {
     portal_tls_state *state = app->tls;
     *wake_ms = -1;
     if (!state)
         return true;
     int64_t now = portal_platform_now_ms(), wake_at;
-    if (tls_pending_can_take(app, now, &wake_at))
+    if (portal_tls_pending_can_take(app, now, &wake_at))
         return true;
     if (wake_at != INT64_MAX)
         *wake_ms = wake_at - now > INT_MAX ? INT_MAX : (int)(wake_at - now);
     return false; /* e.g. everything queued has finished: tlsAccept hands those out first */
 }
 
-bool tls_engine_has_ready(portal_app *app, int32_t listener_handle)
+bool portal_tls_engine_has_ready(portal_app *app, int32_t listener_handle)
 {
     portal_tls_state *state = app->tls;
     for (int i = 0; state && i < state->pending_count; i++)
@@ -439,7 +441,7 @@ bool tls_engine_has_ready(portal_app *app, int32_t listener_handle)
     return false;
 }
 
-int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
+int portal_tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
 {
     portal_tls_state *state = app->tls;
     /* Listener + every pending socket; the queue is small (limit max_pending_handshakes). */
@@ -453,13 +455,13 @@ int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
             capacity = (int)(sizeof stack_fds / sizeof stack_fds[0]);
         }
     }
-    int timeout = tls_remaining_ms(deadline);
+    int timeout = portal_tls_remaining_ms(deadline);
     int n = 0;
     int64_t now = portal_platform_now_ms();
     if (listener_fd != PORTAL_FD_INVALID) {
         /* Full: a new client matters only once a handshake may be evicted. */
         int64_t wake_at;
-        bool watch_listener = tls_pending_can_take(app, now, &wake_at);
+        bool watch_listener = portal_tls_pending_can_take(app, now, &wake_at);
         if (!watch_listener && wake_at != INT64_MAX && (timeout < 0 || wake_at - now < timeout))
             timeout = (int)(wake_at - now);
         if (watch_listener) {
@@ -477,8 +479,8 @@ int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
     }
     if (portal_platform_interrupted())
         timeout = 0; /* shutting down: the caller returns "interrupted" */
-    n += tls_engine_fill_pollfds(app, fds + n, capacity - n);
-    int next = tls_engine_next_deadline_ms(app);
+    n += portal_tls_engine_fill_pollfds(app, fds + n, capacity - n);
+    int next = portal_tls_engine_next_deadline_ms(app);
     if (next >= 0 && (timeout < 0 || next < timeout))
         timeout = next;
     /* A signal (PORTAL_IO_WOULD_BLOCK): the caller loops and re-checks its deadline. */

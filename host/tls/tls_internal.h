@@ -54,10 +54,10 @@
 
 /* tlsClose flushes queued ciphertext and sends close_notify for at most this long. */
 #define PORTAL_TLS_CLOSE_BUDGET_MS 100
-/* Admission (tls_engine_accept_new): a handshake starts only while it can become a session, i.e.
- * pending handshakes (unfinished or finished but not yet handed out) < min(queue capacity, free
- * session slots); otherwise new clients wait in the listen backlog. When the queue is full and a
- * client waits, an unfinished handshake that is stalled may be evicted for it: no handshake step
+/* Admission (portal_tls_engine_accept_new): a handshake starts only while it can become a session,
+ * i.e. pending handshakes (unfinished or finished but not yet handed out) < min(queue capacity,
+ * free session slots); otherwise new clients wait in the listen backlog. When the queue is full and
+ * a client waits, an unfinished handshake that is stalled may be evicted for it: no handshake step
  * (a change of the mbedTLS handshake state) for PORTAL_TLS_STALL_MS, whatever bytes it sent, so a
  * byte now and then does not hold a slot. */
 #define PORTAL_TLS_STALL_MS 500
@@ -148,8 +148,8 @@ typedef struct portal_tls_state {
     tls_conn **pending; /* FIFO of unfinished or not yet handed out handshakes */
     int pending_count;
     int pending_capacity;
-    /* New connections closed unheard by tls_engine_accept_new and not logged yet: under a flood
-     * the log gets one summary line a second, not one per tlsAccept call. */
+    /* New connections closed unheard by portal_tls_engine_accept_new and not logged yet: under a
+     * flood the log gets one summary line a second, not one per tlsAccept call. */
     int unheard_closed;
     int over_share_closed; /* the same for addresses already at their share of the queue */
     int replaced_own;      /* handshakes replaced by a new connection from the same address */
@@ -158,69 +158,70 @@ typedef struct portal_tls_state {
 
 /* ---- tls_config.c ---- */
 /* The app's TLS state, created on first use; NULL (last error set, naming `who`) on failure. */
-portal_tls_state *tls_state_get(portal_app *app, const char *who);
-void tls_state_free(portal_app *app);
-void tls_config_ref(tls_config *config);
-void tls_config_unref(tls_config *config);
+portal_tls_state *portal_tls_state_get(portal_app *app, const char *who);
+void portal_tls_state_free(portal_app *app);
+void portal_tls_config_ref(tls_config *config);
+void portal_tls_config_unref(tls_config *config);
 /* After a handshake failed with `mbedtls_ret`: repairs what a half-done private-key operation may
  * have left broken in the config's key (RSA blinding values), so later handshakes work. */
-void tls_config_handshake_failed(tls_config *config, int mbedtls_ret);
+void portal_tls_config_handshake_failed(tls_config *config, int mbedtls_ret);
 /* "SSL - The connection indicated an EOF (-0x7280)" */
-const char *tls_error_text(int mbedtls_ret, char *buf, size_t size);
+const char *portal_tls_error_text(int mbedtls_ret, char *buf, size_t size);
 /* True when an mbedTLS result (possibly high + low level) says an allocation failed. */
-bool tls_error_is_alloc(int mbedtls_ret);
+bool portal_tls_error_is_alloc(int mbedtls_ret);
 
 /* ---- tls_engine.c ---- */
 /* Deadline for a timeout_ms argument: 0 = now, < 0 = never (INT64_MAX). */
-int64_t tls_deadline(int32_t timeout_ms);
+int64_t portal_tls_deadline(int32_t timeout_ms);
 /* Milliseconds left until `deadline` for a wait call: -1 = forever, 0 = expired. */
-int tls_remaining_ms(int64_t deadline);
+int portal_tls_remaining_ms(int64_t deadline);
 /* Builds a connection around an accepted socket (takes ownership of fd). NULL on failure, with the
  * reason logged; the fd is closed in that case. */
-tls_conn *tls_conn_create(portal_app *app, tls_config *config, portal_fd fd,
+tls_conn *portal_tls_conn_create(portal_app *app, tls_config *config, portal_fd fd,
                           const portal_sockaddr *peer);
 /* Closes a connection: when the handshake had finished, flushes held data and sends close_notify
  * within `budget_ms` (0 = only what goes out without waiting); then closes the socket and frees
  * everything. */
-void tls_conn_destroy(tls_conn *conn, int budget_ms);
+void portal_tls_conn_destroy(tls_conn *conn, int budget_ms);
 /* Replays the held record. 1 = nothing held any more, 0 = would block (conn->wait_events says on
  * what), < 0 = mbedTLS error. */
-int tls_conn_flush_held(tls_conn *conn);
+int portal_tls_conn_flush_held(tls_conn *conn);
 /* Maps a failed mbedTLS I/O result to the app's error (-3 "closed" for resets, else -2), marks the
  * connection broken, returns the code. */
-int32_t tls_conn_fail(portal_app *app, tls_conn *conn, const char *who, int mbedtls_ret);
+int32_t portal_tls_conn_fail(portal_app *app, tls_conn *conn, const char *who, int mbedtls_ret);
 /* The fatal alert (MBEDTLS_SSL_ALERT_MSG_*) a handshake that failed with `ret` ends with. */
-int tls_alert_for_failure(const mbedtls_ssl_context *ssl, int ret);
+int portal_tls_alert_for_failure(const mbedtls_ssl_context *ssl, int ret);
 /* Sends that alert when mbedTLS sent none and the peer is still there (never waits). */
-void tls_conn_send_failure_alert(tls_conn *conn, int ret);
+void portal_tls_conn_send_failure_alert(tls_conn *conn, int ret);
 /* Runs the handshake as far as the socket allows (records when it made a step). Returns false
  * when it failed (logged). */
-bool tls_conn_handshake(portal_app *app, tls_conn *conn);
+bool portal_tls_conn_handshake(portal_app *app, tls_conn *conn);
 /* Removes entry `index` from the pending queue (the connection itself is left alone). */
-void tls_pending_remove_at(portal_tls_state *state, int index);
+void portal_tls_pending_remove_at(portal_tls_state *state, int index);
 
 /* Advances every pending handshake once; drops failed and expired ones (logged). */
-void tls_engine_advance_all(portal_app *app);
+void portal_tls_engine_advance_all(portal_app *app);
 /* Removes and returns the oldest finished handshake accepted for (config, listener), or NULL. */
-tls_conn *tls_engine_take_ready(portal_app *app, int32_t config_handle, int32_t listener_handle);
+tls_conn *portal_tls_engine_take_ready(portal_app *app, int32_t config_handle,
+                                       int32_t listener_handle);
 /* Drops every pending handshake built from `config` (the app freed it: nobody can pick them up). */
-void tls_engine_drop_config(portal_app *app, tls_config *config);
+void portal_tls_engine_drop_config(portal_app *app, tls_config *config);
 /* Drops every pending handshake (teardown). */
-void tls_engine_drop_all(portal_app *app);
+void portal_tls_engine_drop_all(portal_app *app);
 /* Event-loop support: wait entries for unfinished handshakes (up to `max`), and ms until the
  * earliest pending deadline (-1 when nothing is pending). */
-int tls_engine_fill_pollfds(portal_app *app, portal_wait_entry *fds, int max);
-int tls_engine_next_deadline_ms(portal_app *app);
+int portal_tls_engine_fill_pollfds(portal_app *app, portal_wait_entry *fds, int max);
+int portal_tls_engine_next_deadline_ms(portal_app *app);
 /* Whether tlsAccept could take a new TCP connection now (a slot is free, or a pending handshake may
  * make room); otherwise *wake_ms is when eviction becomes possible (-1: not by time; a session
  * closing frees a slot). */
-bool tls_engine_accepting(portal_app *app, int *wake_ms);
+bool portal_tls_engine_accepting(portal_app *app, int *wake_ms);
 /* True when a finished handshake accepted on `listener_handle` waits to be handed out. */
-bool tls_engine_has_ready(portal_app *app, int32_t listener_handle);
+bool portal_tls_engine_has_ready(portal_app *app, int32_t listener_handle);
 /* Sleeps until the listener (when `listener_fd` is valid and a slot is free) or a pending handshake
  * socket is ready, a handshake deadline passes, or `deadline`. Returns 0, or the errno of a
  * wait failure other than a signal (it would fail again at once: the caller must give up). */
-int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline);
+int portal_tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline);
 
 /* ---- tls_admission.c ---- */
 /* Accepts waiting TCP connections on `listener_fd` while a handshake could become a session (see
@@ -228,14 +229,14 @@ int tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline);
  * (stalled, or from an address over its share), and starts their handshakes; with the queue full,
  * new connections that have sent nothing, or come from an address at its share, while more wait
  * behind them are closed at once. Returns 0, or the errno of a failed accept (e.g. EMFILE). */
-int tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
+int portal_tls_engine_accept_new(portal_app *app, portal_fd listener_fd, tls_config *config,
                           int32_t config_handle, int32_t listener_handle);
 /* Whether a client waiting in the backlog could be taken now: a slot is free, a pending handshake
  * is stalled, or an address holds more than its share. Otherwise *wake_at is when that can change
  * by time alone (INT64_MAX: not by time; a session closing frees a slot). */
-bool tls_pending_can_take(const portal_app *app, int64_t now, int64_t *wake_at);
+bool portal_tls_pending_can_take(const portal_app *app, int64_t now, int64_t *wake_at);
 /* The summary lines for new connections closed at once and handshakes replaced by their own
  * address: at most once a second, or now when `now`. */
-void tls_log_unheard(portal_app *app, bool now);
+void portal_tls_log_unheard(portal_app *app, bool now);
 
 #endif

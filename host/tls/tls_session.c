@@ -43,7 +43,7 @@ static int32_t tls_session_open(portal_app *app, tls_conn *conn, uint8_t *out_ad
 {
     int32_t handle = portal_handles_add(&app->handles, PORTAL_HANDLE_TLS_SESSION, conn);
     if (handle == 0) {
-        tls_conn_destroy(conn, 0);
+        portal_tls_conn_destroy(conn, 0);
         return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: handle table full");
     }
     conn->handle = handle;
@@ -71,18 +71,19 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "tlsAccept: socket %d is not listening", (int)listener);
     sock->tls_listener = 1;
-    /* Before any handshake work (upstream bug 16, docs/abi.md): a finished client must never be dropped. */
+    /* Before any handshake work (upstream bug 16, docs/abi.md): a finished client must never be
+     * dropped. */
     if (app->open_sessions >= app->limits.max_tls_sessions)
         return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: too many sessions (limit %d)",
                            app->limits.max_tls_sessions);
 
-    int64_t deadline = tls_deadline(timeout_ms);
+    int64_t deadline = portal_tls_deadline(timeout_ms);
     for (;;) {
-        int accept_errno = tls_engine_accept_new(app, sock->fd, cfg, config, listener);
+        int accept_errno = portal_tls_engine_accept_new(app, sock->fd, cfg, config, listener);
         if (accept_errno != 0)
             portal_socket_accept_failed(sock, accept_errno);
-        tls_engine_advance_all(app);
-        tls_conn *ready = tls_engine_take_ready(app, config, listener);
+        portal_tls_engine_advance_all(app);
+        tls_conn *ready = portal_tls_engine_take_ready(app, config, listener);
         if (ready)
             return tls_session_open(app, ready, out_addr, out_addr_len);
         /* With no descriptor left, accept fails even when the backlog is empty - also right after
@@ -92,15 +93,15 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
         if (accept_errno != 0 && !handshaking)
             return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: accept failed: %s",
                                strerror(accept_errno));
-        if (tls_remaining_ms(deadline) == 0)
+        if (portal_tls_remaining_ms(deadline) == 0)
             return portal_fail(app, PORTAL_ERR_NOT_READY, "tlsAccept: %s",
                                timeout_ms == 0 ? "no client ready" : "timed out");
         if (portal_platform_interrupted())
             return portal_fail(app, PORTAL_ERR_NOT_READY,
                                "tlsAccept: interrupted: host shutting down");
         /* After a failed accept the listener stays readable: wait for the handshakes only. */
-        int wait_errno = tls_engine_wait(app, accept_errno != 0 ? PORTAL_FD_INVALID : sock->fd,
-                                         deadline);
+        int wait_errno =
+            portal_tls_engine_wait(app, accept_errno != 0 ? PORTAL_FD_INVALID : sock->fd, deadline);
         if (wait_errno != 0)
             return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: poll failed: %s",
                                strerror(wait_errno));
@@ -114,7 +115,7 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
 static int32_t tls_wait_until(portal_app *app, tls_conn *conn, int events, int64_t deadline,
                               const char *who, int32_t timeout_ms)
 {
-    int left = tls_remaining_ms(deadline);
+    int left = portal_tls_remaining_ms(deadline);
     if (left == 0)
         return tls_fail_timeout(app, who, timeout_ms);
     int ready = portal_platform_wait(conn->fd, events, left);
@@ -133,9 +134,9 @@ static int32_t tls_session_flush(portal_app *app, tls_conn *conn, const char *wh
                                  int64_t deadline, int32_t timeout_ms)
 {
     for (;;) {
-        int ret = tls_conn_flush_held(conn);
+        int ret = portal_tls_conn_flush_held(conn);
         if (ret < 0)
-            return tls_conn_fail(app, conn, who, ret);
+            return portal_tls_conn_fail(app, conn, who, ret);
         if (ret == 1)
             return PORTAL_OK;
         int32_t rc = tls_wait_until(app, conn, conn->wait_events, deadline, who, timeout_ms);
@@ -154,7 +155,7 @@ int32_t portal_tls_send(portal_app *app, int32_t session, uint8_t *buf, uint32_t
                            (int)session);
     if (conn->state == TLS_CONN_BROKEN)
         return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: connection closed", who);
-    int64_t deadline = tls_deadline(timeout_ms);
+    int64_t deadline = portal_tls_deadline(timeout_ms);
 
     /* Bytes of an earlier call that are still queued go first: they were reported as sent. */
     int32_t rc = tls_session_flush(app, conn, who, deadline, timeout_ms);
@@ -163,7 +164,7 @@ int32_t portal_tls_send(portal_app *app, int32_t session, uint8_t *buf, uint32_t
 
     int max_record = mbedtls_ssl_get_max_out_record_payload(&conn->ssl);
     if (max_record <= 0)
-        return tls_conn_fail(app, conn, who,
+        return portal_tls_conn_fail(app, conn, who,
                              max_record < 0 ? max_record : MBEDTLS_ERR_SSL_INTERNAL_ERROR);
     size_t total = buf_len > INT32_MAX ? INT32_MAX : buf_len;
     size_t accepted = 0;
@@ -182,7 +183,7 @@ int32_t portal_tls_send(portal_app *app, int32_t session, uint8_t *buf, uint32_t
              * and replay it on the next call (or from the event loop / tlsClose). */
             conn->held = malloc(chunk);
             if (!conn->held) {
-                tls_conn_fail(app, conn, who, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+                portal_tls_conn_fail(app, conn, who, MBEDTLS_ERR_SSL_ALLOC_FAILED);
                 return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
             }
             memcpy(conn->held, buf + accepted, chunk);
@@ -194,10 +195,10 @@ int32_t portal_tls_send(portal_app *app, int32_t session, uint8_t *buf, uint32_t
         }
         if (accepted > 0) {
             /* Report what went out; the connection is broken and the next call says so. */
-            tls_conn_fail(app, conn, who, ret);
+            portal_tls_conn_fail(app, conn, who, ret);
             break;
         }
-        return tls_conn_fail(app, conn, who, ret);
+        return portal_tls_conn_fail(app, conn, who, ret);
     }
     return (int32_t)accepted;
 }
@@ -219,14 +220,14 @@ int32_t portal_tls_recv(portal_app *app, int32_t session, uint8_t *buf, uint32_t
     if (conn->state == TLS_CONN_BROKEN)
         return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: connection closed", who);
     size_t want = buf_len > INT32_MAX ? INT32_MAX : buf_len;
-    int64_t deadline = tls_deadline(timeout_ms);
+    int64_t deadline = portal_tls_deadline(timeout_ms);
     for (;;) {
         /* A record tlsSend queued must not wait for the app's next send: push it along. */
         int wait_events = 0;
         if (conn->held) {
-            int flushed = tls_conn_flush_held(conn);
+            int flushed = portal_tls_conn_flush_held(conn);
             if (flushed < 0)
-                return tls_conn_fail(app, conn, who, flushed);
+                return portal_tls_conn_fail(app, conn, who, flushed);
             if (flushed == 0)
                 wait_events |= conn->wait_events;
         }
@@ -241,7 +242,7 @@ int32_t portal_tls_recv(portal_app *app, int32_t session, uint8_t *buf, uint32_t
             return 0;
         }
         if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE)
-            return tls_conn_fail(app, conn, who, ret);
+            return portal_tls_conn_fail(app, conn, who, ret);
         wait_events |= ret == MBEDTLS_ERR_SSL_WANT_READ ? PORTAL_WAIT_READ : PORTAL_WAIT_WRITE;
         int32_t rc = tls_wait_until(app, conn, wait_events, deadline, who, timeout_ms);
         if (rc != PORTAL_OK)
@@ -258,7 +259,7 @@ int32_t portal_tls_close(portal_app *app, int32_t session)
         return PORTAL_OK; /* idempotent, as upstream; the last error is left alone */
     portal_handles_remove(&app->handles, session);
     app->open_sessions--;
-    tls_conn_destroy(conn, PORTAL_TLS_CLOSE_BUDGET_MS);
+    portal_tls_conn_destroy(conn, PORTAL_TLS_CLOSE_BUDGET_MS);
     return PORTAL_OK;
 }
 
@@ -306,7 +307,7 @@ static void tls_teardown_session(int32_t handle, void *object, void *ctx)
 {
     portal_app *app = ctx;
     portal_handles_remove(&app->handles, handle);
-    tls_conn_destroy(object, 0); /* close_notify only if it goes out without waiting */
+    portal_tls_conn_destroy(object, 0); /* close_notify only if it goes out without waiting */
 }
 
 static void tls_teardown_config(int32_t handle, void *object, void *ctx)
@@ -315,18 +316,18 @@ static void tls_teardown_config(int32_t handle, void *object, void *ctx)
     tls_config *config = object;
     portal_handles_remove(&app->handles, handle);
     config->handle = 0;
-    tls_config_unref(config);
+    portal_tls_config_unref(config);
 }
 
 void portal_tls_teardown(portal_app *app)
 {
     /* Sessions and pending handshakes hold config references, so they go first. */
     portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_SESSION, tls_teardown_session, app);
-    tls_engine_drop_all(app);
+    portal_tls_engine_drop_all(app);
     portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_CONFIG, tls_teardown_config, app);
     app->open_sessions = 0;
     app->open_configs = 0;
-    tls_state_free(app);
+    portal_tls_state_free(app);
 }
 
 /* ---- event-loop hooks ---- */
@@ -355,7 +356,7 @@ int portal_tls_poll_fill(portal_app *app, portal_wait_entry *fds, int max)
     if (!app->tls || max <= 0)
         return 0;
     tls_fill_ctx fill = {fds, max, 0};
-    fill.count = tls_engine_fill_pollfds(app, fds, max);
+    fill.count = portal_tls_engine_fill_pollfds(app, fds, max);
     /* Sessions with a queued record: it goes out as soon as the peer reads, not when the app
      * next calls tlsSend. */
     portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_SESSION, tls_fill_session, &fill);
@@ -367,7 +368,7 @@ static void tls_service_session(int32_t handle, void *object, void *ctx)
     (void)handle;
     (void)ctx;
     tls_conn *conn = object;
-    if (conn->held && conn->state != TLS_CONN_BROKEN && tls_conn_flush_held(conn) < 0) {
+    if (conn->held && conn->state != TLS_CONN_BROKEN && portal_tls_conn_flush_held(conn) < 0) {
         /* No last error here (the app is not calling anything); its next call reports it. */
         conn->state = TLS_CONN_BROKEN;
     }
@@ -377,7 +378,7 @@ void portal_tls_poll_service(portal_app *app)
 {
     if (!app->tls)
         return;
-    tls_engine_advance_all(app);
+    portal_tls_engine_advance_all(app);
     portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_SESSION, tls_service_session, NULL);
 }
 
@@ -398,11 +399,11 @@ bool portal_tls_session_poll(portal_app *app, int32_t handle, int *fd, int *read
 bool portal_tls_listener_poll(portal_app *app, int32_t listener_handle, bool *watch_fd,
                               int *wake_ms)
 {
-    *watch_fd = tls_engine_accepting(app, wake_ms);
-    return tls_engine_has_ready(app, listener_handle);
+    *watch_fd = portal_tls_engine_accepting(app, wake_ms);
+    return portal_tls_engine_has_ready(app, listener_handle);
 }
 
 int portal_tls_next_deadline_ms(portal_app *app)
 {
-    return tls_engine_next_deadline_ms(app);
+    return portal_tls_engine_next_deadline_ms(app);
 }

@@ -1,7 +1,7 @@
 /* fuzz_tls_server.c - libFuzzer target: the host's TLS server engine (tls_engine.c, tls_session.c)
  * fed by a hostile client over a socketpair, through the real BIO callbacks, handshake queue and
- * session calls. The server end of the pair is handed to tls_conn_create as an accepted connection
- * and queued like tlsAccept would; everything is non-blocking with bounded iterations.
+ * session calls. The server end of the pair is handed to portal_tls_conn_create as an accepted
+ * connection and queued like tlsAccept would; everything is non-blocking with bounded iterations.
  *
  * Input: byte 0 = mode. Bit 1 selects a config that requires a client certificate.
  *   bit 0 clear ("raw"): the rest is flights [len u16 LE][bytes] written to the wire as the client;
@@ -139,7 +139,8 @@ static int cli_bio_send(void *ctx, const unsigned char *buf, size_t len)
     ssize_t w = send(cli_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w >= 0)
         return (int)w;
-    return errno == EAGAIN || errno == EWOULDBLOCK ? MBEDTLS_ERR_SSL_WANT_WRITE : -0x4E; /* NET_SEND_FAILED */
+    return errno == EAGAIN || errno == EWOULDBLOCK ? MBEDTLS_ERR_SSL_WANT_WRITE
+                                                   : -0x4E; /* NET_SEND_FAILED */
 }
 
 static int cli_bio_recv(void *ctx, unsigned char *buf, size_t len)
@@ -148,7 +149,8 @@ static int cli_bio_recv(void *ctx, unsigned char *buf, size_t len)
     ssize_t r = recv(cli_fd, buf, len, MSG_DONTWAIT);
     if (r >= 0)
         return (int)r;
-    return errno == EAGAIN || errno == EWOULDBLOCK ? MBEDTLS_ERR_SSL_WANT_READ : -0x4C; /* NET_RECV_FAILED */
+    return errno == EAGAIN || errno == EWOULDBLOCK ? MBEDTLS_ERR_SSL_WANT_READ
+                                                   : -0x4C; /* NET_RECV_FAILED */
 }
 
 /* Deterministic "entropy" for the test client's DRBG. */
@@ -172,10 +174,10 @@ enum { LISTENER_HANDLE = 0x7fff0001 }; /* a tag only: never looked up */
 
 static void server_step(server *s)
 {
-    tls_engine_advance_all(&s->app);
+    portal_tls_engine_advance_all(&s->app);
     if (s->session)
         return;
-    tls_conn *conn = tls_engine_take_ready(&s->app, s->config_handle, LISTENER_HANDLE);
+    tls_conn *conn = portal_tls_engine_take_ready(&s->app, s->config_handle, LISTENER_HANDLE);
     if (!conn)
         return;
     /* What tls_session_open does for tlsAccept. */
@@ -235,7 +237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     tls_config *config =
         portal_handles_get(&s.app.handles, s.config_handle, PORTAL_HANDLE_TLS_CONFIG);
-    portal_tls_state *state = tls_state_get(&s.app, "fuzz");
+    portal_tls_state *state = portal_tls_state_get(&s.app, "fuzz");
     if (!config || !state)
         abort();
 
@@ -251,10 +253,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     peer.port = 40000;
     peer.ip[0] = 127;
     peer.ip[3] = 1;
-    tls_conn *conn = tls_conn_create(&s.app, config, pair[0], &peer);
+    tls_conn *conn = portal_tls_conn_create(&s.app, config, pair[0], &peer);
     if (!conn)
         abort();
-    /* What tls_engine_accept_new does with a freshly accepted connection. */
+    /* What portal_tls_engine_accept_new does with a freshly accepted connection. */
     conn->config_handle = s.config_handle;
     conn->listener_handle = LISTENER_HANDLE;
     conn->deadline_ms = conn->accepted_ms + s.app.limits.handshake_deadline_ms;

@@ -379,7 +379,8 @@ static void test_config_checks(void)
     CHECK_EQ_INT(portal_tls_server_config_create(app, cert, cert_len, key, key_len, ca, ca_len, 0),
                  -1);
     CHECK(last_error_has(app, "client_ca_pem provided but require_client_cert flag not set"));
-    /* Absent means length 0, whatever the offset (docs/abi.md#buffers-and-strings): the same pointer is fine. */
+    /* Absent means length 0, whatever the offset (docs/abi.md#buffers-and-strings): the same
+     * pointer is fine. */
     int32_t ok = portal_tls_server_config_create(app, cert, cert_len, key, key_len, cert, 0, 0);
     CHECK(ok > 0);
     CHECK_EQ_INT(app->open_configs, 1);
@@ -856,7 +857,8 @@ static void test_event_loop_hooks(void)
     portal_socket *listener = portal_socket_lookup(&s.app, s.listener, "test");
     int64_t end = now_ms() + 10000;
     while (pending_count(&s) == 0 && now_ms() < end) {
-        CHECK_EQ_INT(tls_engine_accept_new(&s.app, listener->fd, config, cfg, s.listener), 0);
+        CHECK_EQ_INT(portal_tls_engine_accept_new(&s.app, listener->fd, config, cfg, s.listener),
+                     0);
         sleep_ms(2);
     }
     CHECK_EQ_INT(pending_count(&s), 1);
@@ -982,7 +984,7 @@ static void test_admission(void)
         portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 20);
     CHECK_EQ_INT(pending_count(&s), 2); /* the third could not become a session: backlog */
     int wake;
-    CHECK(!tls_engine_accepting(&s.app, &wake)); /* and sockPoll does not report it */
+    CHECK(!portal_tls_engine_accepting(&s.app, &wake)); /* and sockPoll does not report it */
     for (int i = 0; i < 3; i++)
         close(raw[i]);
     server_stop(&s);
@@ -1014,8 +1016,9 @@ static void test_admission(void)
         closed += raw_sees_close(hog[i], 200);
     CHECK_EQ_INT(closed, 1);
     if (taken && closed == 1)
-        printf("  a client from 127.0.0.3 took one of 127.0.0.2's 4 handshakes in a full queue of 4 "
-               "at once\n");
+        printf(
+            "  a client from 127.0.0.3 took one of 127.0.0.2's 4 handshakes in a full queue of 4 "
+            "at once\n");
     for (int i = 0; i < 4; i++)
         close(hog[i]);
     close(other);

@@ -45,7 +45,8 @@
 
 int main(void)
 {
-    printf("skipped: allocator owned by ASan (allocation-failure injection needs glibc's calloc)\n");
+    printf(
+        "skipped: allocator owned by ASan (allocation-failure injection needs glibc's calloc)\n");
     return 0;
 }
 
@@ -924,7 +925,8 @@ static void print_sites(void)
 }
 
 static bool g_exhaustive;
-static long g_first_call = 1; /* exhaustive mode starts here (TEST_TLS_AF_FIRST): to replay a find */
+static long g_first_call =
+    1; /* exhaustive mode starts here (TEST_TLS_AF_FIRST): to replay a find */
 
 static target next_target(plan *p, long *exhaustive_n)
 {
@@ -1028,8 +1030,8 @@ typedef struct baseline {
 
 /* Heap held by the RSA blinding values inside the config's key. They belong to the key and change
  * size legitimately: mbedTLS creates them on first use and grows them by squaring, and the host
- * drops them after a failed private-key operation (tls_config_handshake_failed). They are left
- * out of the comparison; a glibc chunk in use counts as its usable size plus one size word. */
+ * drops them after a failed private-key operation (portal_tls_config_handshake_failed). They are
+ * left out of the comparison; a glibc chunk in use counts as its usable size plus one size word. */
 static size_t key_blinding_bytes(const tls_config *config)
 {
     if (!config || mbedtls_pk_get_type(&config->key) != MBEDTLS_PK_RSA)
@@ -1086,13 +1088,14 @@ static void check_clean(const char *name, const target *t, const outcome *out, s
 
 /* A handshake the host dropped leaves an RSA config's blinding values empty, whatever mbedTLS
  * reported: under TLS 1.3 a failed CertificateVerify signature need not show as an allocation
- * error or as RSA_VERIFY_FAILED (tls_config_handshake_failed), yet may have left Vi and Vf out
- * of step, which would spoil every later signature. */
+ * error or as RSA_VERIFY_FAILED (portal_tls_config_handshake_failed), yet may have left Vi and Vf
+ * out of step, which would spoil every later signature. */
 static void check_blinding_reset(const char *name, const target *t, const outcome *out)
 {
     const tls_config *config = g_af.watch;
-    if (!out->injected || out->served || out->code != 0 || !strstr(out->message, "TLS handshake with") ||
-        !config || mbedtls_pk_get_type(&config->key) != MBEDTLS_PK_RSA)
+    if (!out->injected || out->served || out->code != 0 ||
+        !strstr(out->message, "TLS handshake with") || !config ||
+        mbedtls_pk_get_type(&config->key) != MBEDTLS_PK_RSA)
         return;
     const mbedtls_rsa_context *rsa = mbedtls_pk_rsa(config->key);
     if (rsa->MBEDTLS_PRIVATE(Vi).MBEDTLS_PRIVATE(p) || rsa->MBEDTLS_PRIVATE(Vf).MBEDTLS_PRIVATE(p))
