@@ -16,6 +16,7 @@
 # The sources the ESP-IDF component compiles (host/esp-idf/CMakeLists.txt lists the same set).
 set(PORTAL_FW_PORTABLE_SOURCES
   ${CMAKE_SOURCE_DIR}/host/core/app.c
+  ${CMAKE_SOURCE_DIR}/host/core/deadline.c
   ${CMAKE_SOURCE_DIR}/host/core/handles.c)
 file(GLOB PORTAL_FW_GLOBBED CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/host/socket/*.c ${CMAKE_SOURCE_DIR}/host/tls/*.c)

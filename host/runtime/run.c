@@ -20,6 +20,7 @@
 #endif
 #endif
 
+#include "../core/deadline.h"
 #include "../fs/fs.h"
 #include "../platform/platform.h"
 #include "../tls/tls.h"
@@ -130,17 +131,13 @@ bool portal_rt_wait(portal_rt *rt, int timeout_ms)
 {
     if (rt->wait_errno)
         return false;
-    int64_t deadline = timeout_ms < 0 ? -1 : portal_platform_now_ms() + timeout_ms;
+    portal_deadline deadline = portal_deadline_after(timeout_ms);
     for (;;) {
         if (signal_seen) {
             rt->shutdown_requested = true;
             return true;
         }
-        int wait = -1;
-        if (deadline >= 0) {
-            int64_t left = deadline - portal_platform_now_ms();
-            wait = left > 0 ? (int)left : 0;
-        }
+        int wait = portal_deadline_remaining_ms(deadline);
         int tls_wait = portal_tls_next_deadline_ms(&rt->app);
         if (tls_wait >= 0 && (wait < 0 || tls_wait < wait))
             wait = tls_wait;
@@ -160,7 +157,7 @@ bool portal_rt_wait(portal_rt *rt, int timeout_ms)
         }
         if (n > 1)
             portal_tls_poll_service(&rt->app);
-        if (deadline >= 0 && portal_platform_now_ms() >= deadline)
+        if (portal_deadline_remaining_ms(deadline) == 0)
             return true;
     }
 }

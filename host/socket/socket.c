@@ -7,6 +7,7 @@
 
 #include "../api/api.h"
 #include "../core/app.h"
+#include "../core/deadline.h"
 #include "socket.h"
 
 /* The app's numbering (upstream passes lwIP's AF_* / SOCK_* values). */
@@ -46,15 +47,16 @@ portal_socket *portal_socket_lookup(portal_app *app, int32_t handle, const char 
 
 /* ---- waiting ---- */
 
-/* Start of a call, so that every retry inside it shares one deadline. */
+/* A call's deadline (fixed at its start, so that every retry inside it shares it) and its
+ * timeout argument, for the messages. */
 typedef struct call_clock {
-    int64_t start_us;
+    portal_deadline deadline;
     int32_t timeout_ms;
 } call_clock;
 
 static call_clock clock_start(int32_t timeout_ms)
 {
-    return (call_clock){.start_us = portal_platform_now_us(), .timeout_ms = timeout_ms};
+    return (call_clock){.deadline = portal_deadline_after(timeout_ms), .timeout_ms = timeout_ms};
 }
 
 /* Called when the operation would block. Returns 0 once `fd` is ready for `events` (the caller
@@ -65,15 +67,10 @@ static int32_t wait_ready(portal_app *app, const char *who, const char *would_bl
 {
     if (clock->timeout_ms == 0)
         return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: %s", who, would_block_text);
-    int wait_ms = -1;
-    if (clock->timeout_ms > 0) {
-        int64_t deadline_us = clock->start_us + (int64_t)clock->timeout_ms * 1000;
-        int64_t left_us = deadline_us - portal_platform_now_us();
-        if (left_us <= 0)
-            return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: timed out after %d ms", who,
-                               (int)clock->timeout_ms);
-        wait_ms = (int)((left_us + 999) / 1000); /* round up: never return before the deadline */
-    }
+    int wait_ms = portal_deadline_remaining_ms(clock->deadline);
+    if (wait_ms == 0)
+        return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: timed out after %d ms", who,
+                           (int)clock->timeout_ms);
     int ready = portal_platform_wait(fd, events, wait_ms);
     if (ready == PORTAL_IO_INTERRUPTED)
         return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: interrupted: host shutting down", who);

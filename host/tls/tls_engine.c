@@ -17,23 +17,6 @@
 
 /* ---- time ---- */
 
-int64_t portal_tls_deadline(int32_t timeout_ms)
-{
-    if (timeout_ms < 0)
-        return INT64_MAX;
-    return portal_platform_now_ms() + timeout_ms;
-}
-
-int portal_tls_remaining_ms(int64_t deadline)
-{
-    if (deadline == INT64_MAX)
-        return -1;
-    int64_t left = deadline - portal_platform_now_ms();
-    if (left <= 0)
-        return 0;
-    return left > INT_MAX ? INT_MAX : (int)left;
-}
-
 /* ---- BIO callbacks: the only place mbedTLS touches the socket ---- */
 
 static int tls_bio_send(void *ctx, const unsigned char *buf, size_t len)
@@ -138,9 +121,9 @@ int portal_tls_conn_flush_held(tls_conn *conn)
 }
 
 /* Waits for `events` on the socket until `deadline`; false when the time is up or poll failed. */
-static bool tls_conn_wait(tls_conn *conn, int events, int64_t deadline)
+static bool tls_conn_wait(tls_conn *conn, int events, portal_deadline deadline)
 {
-    int left = portal_tls_remaining_ms(deadline);
+    int left = portal_deadline_remaining_ms(deadline);
     if (left == 0)
         return false;
     return portal_platform_wait(conn->fd, events, left) > 0;
@@ -150,7 +133,7 @@ static bool tls_conn_wait(tls_conn *conn, int events, int64_t deadline)
  * close_notify. Gives up silently when the peer does not read. */
 static void tls_conn_say_goodbye(tls_conn *conn, int budget_ms)
 {
-    int64_t deadline = portal_platform_now_ms() + (budget_ms > 0 ? budget_ms : 0);
+    portal_deadline deadline = portal_deadline_after(budget_ms > 0 ? budget_ms : 0);
     for (;;) {
         int ret = portal_tls_conn_flush_held(conn);
         if (ret < 0)
@@ -441,7 +424,7 @@ bool portal_tls_engine_has_ready(portal_app *app, int32_t listener_handle)
     return false;
 }
 
-int portal_tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline)
+int portal_tls_engine_wait(portal_app *app, portal_fd listener_fd, portal_deadline deadline)
 {
     portal_tls_state *state = app->tls;
     /* Listener + every pending socket; the queue is small (limit max_pending_handshakes). */
@@ -455,7 +438,7 @@ int portal_tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadl
             capacity = (int)(sizeof stack_fds / sizeof stack_fds[0]);
         }
     }
-    int timeout = portal_tls_remaining_ms(deadline);
+    int timeout = portal_deadline_remaining_ms(deadline);
     int n = 0;
     int64_t now = portal_platform_now_ms();
     if (listener_fd != PORTAL_FD_INVALID) {

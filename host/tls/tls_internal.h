@@ -19,6 +19,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "../core/app.h"
+#include "../core/deadline.h"
 #include "../platform/platform.h"
 
 /* mbedTLS 3.x is what ESP-IDF 5 ships; Debian has 2.28. Every difference is behind this switch. */
@@ -171,10 +172,6 @@ const char *portal_tls_error_text(int mbedtls_ret, char *buf, size_t size);
 bool portal_tls_error_is_alloc(int mbedtls_ret);
 
 /* ---- tls_engine.c ---- */
-/* Deadline for a timeout_ms argument: 0 = now, < 0 = never (INT64_MAX). */
-int64_t portal_tls_deadline(int32_t timeout_ms);
-/* Milliseconds left until `deadline` for a wait call: -1 = forever, 0 = expired. */
-int portal_tls_remaining_ms(int64_t deadline);
 /* Builds a connection around an accepted socket (takes ownership of fd). NULL on failure, with the
  * reason logged; the fd is closed in that case. */
 tls_conn *portal_tls_conn_create(portal_app *app, tls_config *config, portal_fd fd,
@@ -221,7 +218,7 @@ bool portal_tls_engine_has_ready(portal_app *app, int32_t listener_handle);
 /* Sleeps until the listener (when `listener_fd` is valid and a slot is free) or a pending handshake
  * socket is ready, a handshake deadline passes, or `deadline`. Returns 0, or the errno of a
  * wait failure other than a signal (it would fail again at once: the caller must give up). */
-int portal_tls_engine_wait(portal_app *app, portal_fd listener_fd, int64_t deadline);
+int portal_tls_engine_wait(portal_app *app, portal_fd listener_fd, portal_deadline deadline);
 
 /* ---- tls_admission.c ---- */
 /* Accepts waiting TCP connections on `listener_fd` while a handshake could become a session (see

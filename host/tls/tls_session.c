@@ -77,7 +77,7 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
         return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: too many sessions (limit %d)",
                            app->limits.max_tls_sessions);
 
-    int64_t deadline = portal_tls_deadline(timeout_ms);
+    portal_deadline deadline = portal_deadline_after(timeout_ms);
     for (;;) {
         int accept_errno = portal_tls_engine_accept_new(app, sock->fd, cfg, config, listener);
         if (accept_errno != 0)
@@ -93,7 +93,7 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
         if (accept_errno != 0 && !handshaking)
             return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: accept failed: %s",
                                strerror(accept_errno));
-        if (portal_tls_remaining_ms(deadline) == 0)
+        if (portal_deadline_remaining_ms(deadline) == 0)
             return portal_fail(app, PORTAL_ERR_NOT_READY, "tlsAccept: %s",
                                timeout_ms == 0 ? "no client ready" : "timed out");
         if (portal_platform_interrupted())
@@ -112,10 +112,10 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
 
 /* Waits for `events` on the session's socket until `deadline`: PORTAL_OK when ready, else the
  * call's error (-3 timed out / would block / interrupted by a host shutdown, -2 poll failed). */
-static int32_t tls_wait_until(portal_app *app, tls_conn *conn, int events, int64_t deadline,
+static int32_t tls_wait_until(portal_app *app, tls_conn *conn, int events, portal_deadline deadline,
                               const char *who, int32_t timeout_ms)
 {
-    int left = portal_tls_remaining_ms(deadline);
+    int left = portal_deadline_remaining_ms(deadline);
     if (left == 0)
         return tls_fail_timeout(app, who, timeout_ms);
     int ready = portal_platform_wait(conn->fd, events, left);
@@ -131,7 +131,7 @@ static int32_t tls_wait_until(portal_app *app, tls_conn *conn, int events, int64
 
 /* Replays the held record until it is on the wire or the deadline passes. */
 static int32_t tls_session_flush(portal_app *app, tls_conn *conn, const char *who,
-                                 int64_t deadline, int32_t timeout_ms)
+                                 portal_deadline deadline, int32_t timeout_ms)
 {
     for (;;) {
         int ret = portal_tls_conn_flush_held(conn);
@@ -155,7 +155,7 @@ int32_t portal_tls_send(portal_app *app, int32_t session, uint8_t *buf, uint32_t
                            (int)session);
     if (conn->state == TLS_CONN_BROKEN)
         return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: connection closed", who);
-    int64_t deadline = portal_tls_deadline(timeout_ms);
+    portal_deadline deadline = portal_deadline_after(timeout_ms);
 
     /* Bytes of an earlier call that are still queued go first: they were reported as sent. */
     int32_t rc = tls_session_flush(app, conn, who, deadline, timeout_ms);
@@ -220,7 +220,7 @@ int32_t portal_tls_recv(portal_app *app, int32_t session, uint8_t *buf, uint32_t
     if (conn->state == TLS_CONN_BROKEN)
         return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: connection closed", who);
     size_t want = buf_len > INT32_MAX ? INT32_MAX : buf_len;
-    int64_t deadline = portal_tls_deadline(timeout_ms);
+    portal_deadline deadline = portal_deadline_after(timeout_ms);
     for (;;) {
         /* A record tlsSend queued must not wait for the app's next send: push it along. */
         int wait_events = 0;

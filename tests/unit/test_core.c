@@ -5,7 +5,9 @@
 
 #include "api/api.h"
 #include "core/app.h"
+#include "core/deadline.h"
 #include "core/features.h"
+#include "platform/platform.h"
 #include "testlib.h"
 
 static void count_cb(int32_t handle, void *object, void *ctx)
@@ -116,8 +118,24 @@ static void test_features(void)
     portal_app_teardown(&app);
 }
 
+/* The one timeout rule: 0 never blocks, > 0 at most that long (never less), < 0 until ready. */
+static void test_deadline(void)
+{
+    CHECK(portal_deadline_remaining_ms(portal_deadline_after(0)) == 0);
+    CHECK(portal_deadline_after(-1) == PORTAL_DEADLINE_NEVER);
+    CHECK(portal_deadline_after(INT32_MIN) == PORTAL_DEADLINE_NEVER);
+    CHECK(portal_deadline_remaining_ms(PORTAL_DEADLINE_NEVER) == -1);
+    int left = portal_deadline_remaining_ms(portal_deadline_after(1000));
+    CHECK(left > 900 && left <= 1000);
+    /* rounded up: 1 us left is still 1 ms to wait, never 0 (which would mean "passed") */
+    CHECK(portal_deadline_remaining_ms(portal_platform_now_us() + 1000) >= 1);
+    int big = portal_deadline_remaining_ms(portal_deadline_after(INT32_MAX));
+    CHECK(big > INT32_MAX - 1000);
+}
+
 int main(void)
 {
+    test_deadline();
     test_handles();
     test_last_error();
     test_features();
