@@ -12,9 +12,10 @@ packages=(
   socat procps iproute2                 # test peers and process/fd inspection
   valgrind                              # make test-valgrind (memcheck); bench measures with it too
 )
-# `setup.sh bench`: also what `make bench` compares against and measures with.
+# `setup.sh bench`: also what `make bench` compares against and measures with, and the i386 (ILP32)
+# toolchain and mbedTLS for its device projection (Debian multiarch: adds the i386 architecture).
 if [ "${1:-}" = bench ]; then
-  packages+=(nodejs gnuplot-nox)
+  packages+=(nodejs gnuplot-nox gcc-multilib libmbedtls-dev:i386)
 fi
 
 missing=()
@@ -32,7 +33,11 @@ if ((${#missing[@]})); then
     sudo="sudo"
   fi
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
+  if [[ " ${missing[*]} " == *":i386 "* ]] && ! dpkg --print-foreign-architectures | grep -qx i386; then
+    $sudo dpkg --add-architecture i386
+  fi
+  # an index that fails to download (a mirror mid-sync) is not fatal: the install says what is missing
+  $sudo apt-get update -qq || echo "setup: apt-get update reported errors; trying the install anyway" >&2
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 bash "$(dirname "$0")/setup-zig.sh" >/dev/null
