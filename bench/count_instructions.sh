@@ -120,7 +120,8 @@ for m in "${MEASURES[@]}"; do
     if [ "$m" = idle ]; then # ~0: the two estimates themselves say how close to 0 it is
         rep="$(fmt "${E1[raw,$m]:-}"), $(fmt "${E2[raw,$m]:-}") / $(fmt "${E1[ours,$m]:-}"), $(fmt "${E2[ours,$m]:-}") (the estimates)"
     else rep="$(spread "${E1[raw,$m]:-}" "${E2[raw,$m]:-}") / $(spread "${E1[ours,$m]:-}" "${E2[ours,$m]:-}")"; fi
-    echo "| ${MNAME[$m]} | $n0, $((n0 + d)), $((n0 + 2 * d)) ${MOPS[$m]} | $(fmt "${PER[raw,$m]:-}") | $(fmt "${PER[ours,$m]:-}") | $(ratio "${PER[ours,$m]:-}" "${PER[raw,$m]:-}") | $rep |"
+    r=$(ratio "${PER[ours,$m]:-}" "${PER[raw,$m]:-}"); [ "$m" = idle ] && r="– (both ~0)"
+    echo "| ${MNAME[$m]} | $n0, $((n0 + d)), $((n0 + 2 * d)) ${MOPS[$m]} | $(fmt "${PER[raw,$m]:-}") | $(fmt "${PER[ours,$m]:-}") | $r | $rep |"
 done
 echo
 echo "An idle session costs nothing between events: per session per second the count is within the"
@@ -142,22 +143,26 @@ functions() { # callgrind file -> "function count" (self cost)
         awk '/^ *[0-9][0-9,]* .*\[.*\]$/ { n = $1; gsub(",", "", n); f = $0; sub(/^.*%\) +/, "", f); sub(/ \[.*$/, "", f)
              sub(/^.*:/, "", f); s[f] += n } END { for (f in s) print s[f] "\t" f }'
 }
-what_is() { # function name -> the code it belongs to (ours' extra work per connection)
+what_is() { # function name -> which code of ours it is (a key of WHAT below)
     case $1 in
-    w2c_printf_core|w2c___fwritex*|w2c_memchr*|w2c_memcpy*|w2c_vsnprintf*|w2c_fmt_*|w2c_pad*|w2c_out*|w2c_strlen*|w2c_snprintf*)
-        echo "the app's two log lines per connection, formatted by wasi-libc inside the app: \`pp_logf\` in \`accept_clients\` (\"client … connected (TLSv1.2, …, resumed)\") and \`close_client\` (\"… closed\"), apps/tls-echo-server/main.c" ;;
-    __vfprintf_internal|_IO_*|__strchrnul*|*fwrite*|__GI___libc_write|__write)
-        echo "the host writing those log lines to stderr (\`portal_log\`, host/core/app.c; libc)" ;;
-    portal_handles_each)
-        echo "host/tls/tls_session.c \`portal_tls_poll_fill\` and \`portal_tls_poll_service\`: each scans every handle slot (max sockets + configs + TLS sessions, 136 by default) on every sockPoll" ;;
-    w2c_serve*|w2c_poll_and_serve|w2c_serve_client|w2c_accept_clients|w2c_flush_client|w2c_format_peer)
-        echo "the app's event loop (apps/tls-echo-server/main.c)" ;;
-    portal_microtasks_*|portal_platform_now_ms|plan_entries|portal_sock_poll*|portal_tls_*|w2c_portal_*|*glue*)
-        echo "the host's sockPoll and microtask scheduling (host/socket/poll.c, host/runtime/microtask.c, run.c)" ;;
-    mbedtls_*|0x*) echo "mbedTLS (the same work on both sides: noise of the difference)" ;;
-    *) echo "–" ;;
+    w2c_printf_core|w2c___fwritex*|w2c_memchr*|w2c_vsnprintf*|w2c_fmt_*|w2c_pad*|w2c_out*|w2c_strlen*|w2c_snprintf*|w2c_memcpy*)
+        echo log-app ;;
+    __vfprintf_internal|_IO_*|__strchrnul*|*fwrite*|__GI___libc_write|__write|portal_log*) echo log-host ;;
+    portal_handles_each) echo scan ;;
+    w2c_*) echo app ;;
+    portal_*|plan_entries|*glue*|tls_*|rt_*|run_*) echo host ;;
+    mbedtls_*|0x*) echo mbedtls ;;
+    *) echo other ;;
     esac
 }
+declare -A WHAT=(
+    [log-app]="the app's two log lines per connection, formatted by wasi-libc inside the app: \`pp_logf\` in \`accept_clients\` (\"client … connected (TLSv1.2, …, resumed)\") and in \`close_client\` (\"client … closed\"), apps/tls-echo-server/main.c"
+    [log-host]="the host writing those lines to stderr (\`portal_log\`, host/core/app.c, and libc's stdio)"
+    [scan]="host/tls/tls_session.c \`portal_tls_poll_fill\` and \`portal_tls_poll_service\`: each walks every handle slot (max sockets + TLS configs + TLS sessions: 136 with the defaults) with \`portal_handles_each\` on every sockPoll"
+    [app]="the rest of the app: its event loop (\`serve\`, \`poll_and_serve\`, \`serve_client\`) and wasi-libc"
+    [host]="the rest of the host: sockPoll (host/socket/poll.c), the microtask scheduler (host/runtime/microtask.c, run.c), the TLS session layer (host/tls)"
+    [mbedtls]="mbedTLS itself (the same work on both sides: the noise of the difference)"
+    [other]="other (libc, loader)")
 per_resumed() { # kind server -> "count-per-resumed-handshake<TAB>name" lines
     local hi=$WORK/cg.$2.resumed.$((START[resumed] + 2 * STEP[resumed])) lo=$WORK/cg.$2.resumed.${START[resumed]}
     [ -f "$hi" ] && [ -f "$lo" ] || return 0
@@ -175,8 +180,8 @@ if [ -n "${PER[raw,resumed]:-}" ] && [ -n "${PER[ours,resumed]:-}" ]; then
     echo "|---|---|---|---|"
     join -t $'\t' -a1 -a2 -e 0 -o 0,1.1,2.1 -1 2 -2 2 <(per_resumed objects raw | sort -t $'\t' -k2,2) \
         <(per_resumed objects ours | sort -t $'\t' -k2,2) |
-        awk -F'\t' '{ d = $3 - $2; a = d < 0 ? -d : d; if ($2 > 2000 || $3 > 2000) printf "%d\t| %s | %\047d | %\047d | %\047d |\n", a, $1, $2, $3, d }' |
-        sort -rn | cut -f2-
+        awk -F'\t' '{ d = $3 - $2; a = d < 0 ? -d : d; if ($2 > 2000 || $3 > 2000) printf "%d\t%s\t%d\t%d\t%d\n", a, $1, $2, $3, d }' |
+        sort -rn | while IFS=$'\t' read -r _ o r u d; do echo "| $o | $(fmt "$r") | $(fmt "$u") | $(fmt "$d") |"; done
     echo
     echo "The functions whose cost differs most between the two (per resumed handshake), and the code"
     echo "they run for:"
@@ -186,9 +191,25 @@ if [ -n "${PER[raw,resumed]:-}" ] && [ -n "${PER[ours,resumed]:-}" ]; then
     join -t $'\t' -a1 -a2 -e 0 -o 0,1.1,2.1 -1 2 -2 2 <(per_resumed functions raw | sort -t $'\t' -k2,2) \
         <(per_resumed functions ours | sort -t $'\t' -k2,2) |
         awk -F'\t' '{ d = $3 - $2; a = d < 0 ? -d : d; printf "%d\t%s\t%d\t%d\t%d\n", a, $1, $2, $3, d }' |
-        sort -rn | head -12 | while IFS=$'\t' read -r _ f r o d; do
-            echo "| \`$f\` | $(fmt "$r") | $(fmt "$o") | $(fmt "$d") | $(what_is "$f") |"
-        done
+        sort -rn > "$WORK/fdiff"
+    head -12 "$WORK/fdiff" | while IFS=$'\t' read -r _ f r o d; do
+        echo "| \`$f\` | $(fmt "$r") | $(fmt "$o") | $(fmt "$d") | $(what_is "$f") |"
+    done
+    echo
+    total=$((PER[ours,resumed] - PER[raw,resumed]))
+    echo "All of ours − raw per resumed handshake, $(fmt $total) instructions ($(awk -v t=$total -v r="${PER[raw,resumed]}" 'BEGIN{printf "%.1f", 100 * t / r}')% of raw), by the code it"
+    echo "runs for (every function whose difference is over 50 instructions):"
+    echo
+    echo "| code | instructions per resumed handshake | what it is |"
+    echo "|---|---|---|"
+    declare -A CAT=()
+    while IFS=$'\t' read -r a f r o d; do
+        [ "$a" -gt 50 ] || break
+        k=$(what_is "$f"); CAT[$k]=$(( ${CAT[$k]:-0} + d ))
+    done < "$WORK/fdiff"
+    for k in log-app log-host scan app host mbedtls other; do
+        [ -n "${CAT[$k]:-}" ] && echo "| $k | $(fmt "${CAT[$k]}") | ${WHAT[$k]} |"
+    done
 fi
 
 # ---- heap per handshake (dhat): the i386 build, peak with one handshake minus peak with none ----
