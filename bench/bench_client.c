@@ -149,6 +149,20 @@ static int ctx_init(client_ctx *c)
         return -1;
     }
     mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE); /* dev certificate */
+    /* Key-exchange groups as browsers and curl offer them: mbedTLS's default list starts with
+     * secp521r1, which servers that follow the client's order (OpenSSL's) would then use. */
+    static const mbedtls_ecp_group_id groups[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+                                                  MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+    mbedtls_ssl_conf_curves(&c->conf, groups);
+    /* AES-128-GCM first, as browsers on AES-capable CPUs order it: servers that follow the
+     * client's order (OpenSSL's) then use the cipher ours and raw use. */
+    static const int suites[] = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                                 MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+                                 MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                                 MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+                                 MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                                 MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, 0};
+    mbedtls_ssl_conf_ciphersuites(&c->conf, suites);
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
     return 0;
 }
