@@ -59,7 +59,7 @@ field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; } # value of key=... in each RESU
 
 # R[label,server,measure] = median; LO/HI = min/max; N = runs that passed; OPS = operations per run;
 # CPU = "client u+s | server u+s | wall" of the median run; NOTE = why there is no figure.
-declare -A R LO HI N OPS CPU NOTE
+declare -A R LO HI N OPS CPU NOTE SCPU
 # timed LABEL SERVER MEASURE FIELD OPS-TEXT CLIENT-ARGS... - RUNS runs of one client command (with
 # server=PID); median, min and max of FIELD over the runs; the median run gives the CPU.
 timed() {
@@ -85,6 +85,11 @@ timed() {
     CPU[$label,$s,$m]=$(awk '{for(i=1;i<=NF;i++){split($i,kv,"="); v[kv[1]]=kv[2]}
         sv = ("server_user" in v) ? sprintf("%.2f+%.2f", v["server_user"], v["server_sys"]) : "–"
         printf "%.2f+%.2f | %s | %.2f", v["client_user"], v["client_sys"], sv, v["seconds"]}' <<< "${mid#* }")
+    # server CPU ms per handshake or per MiB echoed, over all RUNS runs (less tick rounding)
+    SCPU[$label,$s,$m]=$(awk '{for(i=1;i<=NF;i++){split($i,kv,"="); v[kv[1]]=kv[2]}
+        if (!("server_user" in v)) next; cpu += v["server_user"] + v["server_sys"]
+        ops += ("bytes" in v) ? v["bytes"] / 1048576 : ("handshakes" in v) ? v["handshakes"] : 0 }
+        END { if (ops > 0) printf "%.3f", 1000 * cpu / ops }' "$lines")
 }
 
 measure() { # label cert key
@@ -188,7 +193,9 @@ md=$OUT/benchmarks.md
     echo "are single-threaded, so when their CPU is close to the wall time they were saturated and the"
     echo "figure is their capacity on one core, whatever the client used. Node's TLS (OpenSSL) is several"
     echo "times cheaper than mbedTLS, so against node and socat the mbedTLS client is the limit in bulk (its"
-    echo "CPU is the wall time, theirs is not). (socat: its per-connection children count once reaped.)"
+    echo "CPU is the wall time, theirs is not). When neither side's CPU is close to the wall time, other"
+    echo "processes had the CPU (see the load average above). (socat: its per-connection children count"
+    echo "only once reaped, so its server CPU is an undercount.)"
     for label in ec rsa; do
         echo
         [ $label = ec ] && echo "## ECDSA P-256 certificate" || echo "## RSA-2048 certificate"
@@ -199,6 +206,18 @@ md=$OUT/benchmarks.md
             local_b=""
             for m in bulk1 bulk16 bulk64; do local_b+="$(ratio "${R[$label,$s,$m]:-}" "${R[$label,raw,$m]:-}") / "; done
             echo "| $s | $(cell $label $s full) | $(cell $label $s resumed) | $(cell $label $s bulk1) | $(cell $label $s bulk16) | $(cell $label $s bulk64) | $(cell $label $s p50) | $(cell $label $s p99) | $(cell $label $s mem) | $(ratio "${R[$label,$s,full]:-}" "${R[$label,raw,full]:-}") | $(ratio "${R[$label,$s,resumed]:-}" "${R[$label,raw,resumed]:-}") | ${local_b% / } |"
+        done
+        echo
+        echo "Server CPU per operation (user+sys of the server process over all $RUNS runs, ms per handshake or"
+        echo "per MiB echoed): what each server spent, whatever else ran on the machine; \"vs raw\" = its CPU"
+        echo "divided by raw's (below 1: cheaper than raw). Resolution: the kernel's 10 ms CPU tick."
+        echo
+        echo "| server | full | resumed | bulk 1× | bulk 16× | bulk 64× | full vs raw | resumed vs raw | bulk 1× / 16× / 64× vs raw |"
+        echo "|---|---|---|---|---|---|---|---|---|"
+        for s in "${SERVERS[@]}"; do
+            local_b=""
+            for m in bulk1 bulk16 bulk64; do local_b+="$(ratio "${SCPU[$label,$s,$m]:-}" "${SCPU[$label,raw,$m]:-}") / "; done
+            echo "| $s | ${SCPU[$label,$s,full]:-–} | ${SCPU[$label,$s,resumed]:-–} | ${SCPU[$label,$s,bulk1]:-–} | ${SCPU[$label,$s,bulk16]:-–} | ${SCPU[$label,$s,bulk64]:-–} | $(ratio "${SCPU[$label,$s,full]:-}" "${SCPU[$label,raw,full]:-}") | $(ratio "${SCPU[$label,$s,resumed]:-}" "${SCPU[$label,raw,resumed]:-}") | ${local_b% / } |"
         done
         echo
         echo "<details><summary>Spread and CPU per row ($([ $label = ec ] && echo ECDSA || echo RSA))</summary>"
