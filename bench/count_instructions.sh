@@ -67,7 +67,7 @@ one() {
 
 # The runs: N, N+d, N+2d of each measure, two at a time (instruction counts do not depend on load).
 declare -A START=([full_ec]=2 [full_rsa]=2 [resumed]=10 [mib]=1 [idle]=1)
-declare -A STEP=([full_ec]=4 [full_rsa]=4 [resumed]=200 [mib]=1 [idle]=2)
+declare -A STEP=([full_ec]=5 [full_rsa]=4 [resumed]=300 [mib]=1 [idle]=2)
 MEASURES=(full_ec full_rsa resumed mib idle)
 port=25100
 for s in "${SERVERS[@]}"; do
