@@ -98,7 +98,7 @@ fmt() { [ -n "${1:-}" ] && sed ':a;s/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/;ta
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "" || b == "" || b == 0) print "–"; else printf "%.3f", a / b }'; }
 spread() { # e1 e2 -> relative difference in %
     awk -v a="${1:-}" -v b="${2:-}" 'BEGIN{ if (a == "" || b == "") print "–"; else { m = (a + b) / 2; d = a - b; if (d < 0) d = -d; if (m < 0) m = -m; r = 100 * d / m
-        printf "%.2f%%%s", r, (r > 1 ? " (over 1%: wake-ups of the event loop vary with timing)" : "") } }'
+        printf "%.2f%%%s", r, (r > 1 ? " (over 1%)" : "") } }'
 }
 declare -A MNAME=([full_ec]="full handshake, ECDSA P-256" [full_rsa]="full handshake, RSA-2048"
     [resumed]="resumed handshake (ticket)" [mib]="1 MiB echoed (one stream)"
@@ -124,6 +124,10 @@ for m in "${MEASURES[@]}"; do
     r=$(ratio "${PER[ours,$m]:-}" "${PER[raw,$m]:-}"); [ "$m" = idle ] && r="– (both ~0)"
     echo "| ${MNAME[$m]} | $n0, $((n0 + d)), $((n0 + 2 * d)) ${MOPS[$m]} | $(fmt "${PER[raw,$m]:-}") | $(fmt "${PER[ours,$m]:-}") | $r | $rep |"
 done
+echo
+echo "What varies between runs: how often a server's event loop wakes up per operation (timing: more"
+echo "under load, and ours wakes its scheduler too), and the random values in ECDSA signing and RSA"
+echo "blinding."
 echo
 echo "An idle session costs nothing between events: per session per second the count is within the"
 echo "noise of the handshakes that opened the $IDLE_SESSIONS sessions (both servers sleep in \`poll()\` with no timer)."
