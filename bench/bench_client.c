@@ -1,14 +1,20 @@
-/* bench_client.c - the load client of `make bench` (mbedTLS client side, threads for concurrency).
- *   bench_client handshakes HOST PORT SECONDS THREADS [resume] [noecho]  full (or ticket-resumed)
- *                                                               handshakes per second, each with one
- *                                                               echo (noecho: handshake only, for
- *                                                               servers that do not echo)
- *   bench_client bulk HOST PORT MIB STREAMS                     echo MIB MiB per stream, MB/s total
- *   bench_client rtt HOST PORT CLIENTS ROUNDS                   64-byte echoes on CLIENTS at once:
- *                                                               p50/p99 round trip
- *   bench_client idle HOST PORT N SECONDS                       hold N idle sessions (memory)
- * Every echo is verified byte for byte: a wrong byte fails the run (exit 1). Output: one line
- * "RESULT key=value ..." per run, for bench/run.sh. */
+/* bench_client.c - the load client of `make bench` (mbedTLS client side). Every mode does an exact
+ * number of operations, verifies each echoed byte, and exits 1 (saying why on stderr) when it did
+ * fewer than asked; a run that exits 0 did exactly what its RESULT line says.
+ *   bench_client handshakes HOST PORT COUNT THREADS [resume] [noecho] [server=PID]
+ *       COUNT handshakes over THREADS blocking threads, each with one 22-byte echo (noecho: none,
+ *       for servers that do not echo). resume: each thread first makes one full handshake (not
+ *       counted, not timed), then resumes its ticket COUNT/THREADS times; a handshake that was not
+ *       resumed (new master secret) is counted apart and fails the run.
+ *   bench_client bulk HOST PORT MIB STREAMS [server=PID]
+ *       echoes MIB MiB on each of STREAMS connections from one poll() loop (no spinning: it waits
+ *       for readiness), timed after all handshakes.
+ *   bench_client rtt HOST PORT CLIENTS ROUNDS [server=PID]
+ *       ROUNDS rounds of one 64-byte echo on each of CLIENTS connections at once: p50/p99.
+ *   bench_client idle HOST PORT N SECONDS    holds N idle sessions for SECONDS (memory, idle cost).
+ * Output: one line "RESULT key=value ...". Timed modes add the CPU seconds this client used
+ * (getrusage) and, with server=PID, the server process used (/proc/PID/stat, its reaped children
+ * included) during the timed part, so a reader can see which side was the limit. */
 #include <errno.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -20,23 +26,43 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
+#define MAX_THREADS 64
+#define MAX_STREAMS 1024
+
 static const char *g_host, *g_port;
 static atomic_int g_failed;
+static long g_server_pid;
 
 static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Says what went wrong (printf-style) and marks the run failed. */
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bench_client: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    atomic_store(&g_failed, 1);
 }
 
 static void report(const char *what, int ret)
@@ -47,7 +73,63 @@ static void report(const char *what, int ret)
     atomic_store(&g_failed, 1);
 }
 
-/* Per thread: its own DRBG and config (mbedTLS contexts are not shared across threads). */
+/* ---- CPU accounting: wall clock, this process, and the server process ---- */
+
+typedef struct cpu_mark {
+    double wall, client_user, client_sys, server_user, server_sys;
+} cpu_mark;
+
+static void server_cpu(double *user, double *sys)
+{
+    *user = *sys = -1;
+    if (g_server_pid <= 0)
+        return;
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", g_server_pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = 0;
+    char *p = strrchr(line, ')'); /* the command name may hold spaces */
+    unsigned long long ut, st;
+    long long cut, cst;
+    /* after ")": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14)
+     * stime cutime cstime */
+    if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &ut,
+                    &st, &cut, &cst) == 4) {
+        double tick = (double)sysconf(_SC_CLK_TCK);
+        *user = (double)(ut + (unsigned long long)cut) / tick;
+        *sys = (double)(st + (unsigned long long)cst) / tick;
+    }
+}
+
+static cpu_mark cpu_now(void)
+{
+    cpu_mark m;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    m.wall = now_s();
+    m.client_user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    m.client_sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    server_cpu(&m.server_user, &m.server_sys);
+    return m;
+}
+
+/* Appends " seconds=... client_user=... client_sys=... [server_user=... server_sys=...]". */
+static void print_cpu(cpu_mark a, cpu_mark b)
+{
+    printf(" seconds=%.3f client_user=%.2f client_sys=%.2f", b.wall - a.wall,
+           b.client_user - a.client_user, b.client_sys - a.client_sys);
+    if (a.server_user >= 0 && b.server_user >= 0)
+        printf(" server_user=%.2f server_sys=%.2f", b.server_user - a.server_user,
+               b.server_sys - a.server_sys);
+    printf("\n");
+}
+
+/* ---- mbedTLS client set-up, one per thread (mbedTLS contexts are not shared across threads) ---- */
+
 typedef struct client_ctx {
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
@@ -62,9 +144,25 @@ static int ctx_init(client_ctx *c)
     if (mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
                               (const unsigned char *)"bench", 5) != 0 ||
         mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                    MBEDTLS_SSL_PRESET_DEFAULT) != 0)
+                                    MBEDTLS_SSL_PRESET_DEFAULT) != 0) {
+        fail("client set-up failed");
         return -1;
+    }
     mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE); /* dev certificate */
+    /* Key-exchange groups as browsers and curl offer them: mbedTLS's default list starts with
+     * secp521r1, which servers that follow the client's order (OpenSSL's) would then use. */
+    static const mbedtls_ecp_group_id groups[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+                                                  MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+    mbedtls_ssl_conf_curves(&c->conf, groups);
+    /* AES-128-GCM first, as browsers on AES-capable CPUs order it: servers that follow the
+     * client's order (OpenSSL's) then use the cipher ours and raw use. */
+    static const int suites[] = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                                 MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+                                 MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                                 MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+                                 MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                                 MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, 0};
+    mbedtls_ssl_conf_ciphersuites(&c->conf, suites);
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
     return 0;
 }
@@ -99,30 +197,33 @@ static int tcp_connect(void)
     return fd;
 }
 
-/* Connects and handshakes (resuming `session` when given). 0 on success. */
-static int conn_open(conn *c, client_ctx *ctx, mbedtls_ssl_session *session)
+/* Connects and handshakes, blocking (resuming `session` when given). 0 on success; on failure the
+ * connection is released. */
+static int conn_open(conn *c, client_ctx *ctx, const mbedtls_ssl_session *session)
 {
     mbedtls_net_init(&c->net);
     mbedtls_ssl_init(&c->ssl);
     c->net.fd = tcp_connect();
     if (c->net.fd < 0) {
-        fprintf(stderr, "bench_client: connect %s:%s: %s\n", g_host, g_port, strerror(errno));
-        atomic_store(&g_failed, 1);
+        fail("connect %s:%s: %s", g_host, g_port, strerror(errno));
+        mbedtls_ssl_free(&c->ssl);
         return -1;
     }
     int ret = mbedtls_ssl_setup(&c->ssl, &ctx->conf);
     if (ret == 0 && session)
         ret = mbedtls_ssl_set_session(&c->ssl, session);
+    mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, mbedtls_net_recv, NULL);
+    while (ret == 0 && (ret = mbedtls_ssl_handshake(&c->ssl)) != 0)
+        if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+            ret = 0;
+        else
+            break;
     if (ret != 0) {
-        report("setup", ret);
+        report("handshake", ret);
+        mbedtls_net_free(&c->net);
+        mbedtls_ssl_free(&c->ssl);
         return -1;
     }
-    mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, mbedtls_net_recv, NULL);
-    while ((ret = mbedtls_ssl_handshake(&c->ssl)) != 0)
-        if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
-            report("handshake", ret);
-            return -1;
-        }
     return 0;
 }
 
@@ -156,153 +257,226 @@ static int echo_once(conn *c, const unsigned char *msg, size_t len)
         got += (size_t)ret;
     }
     if (memcmp(back, msg, len) != 0) {
-        fprintf(stderr, "bench_client: wrong echo\n");
-        atomic_store(&g_failed, 1);
+        fail("wrong echo");
         return -1;
     }
     return 0;
 }
 
-/* ---- handshakes ---- */
+/* ---- handshakes: exact counts, blocking threads ---- */
 
 typedef struct hs_job {
-    double until;
+    long count, done, resumed;
     int resume, noecho;
-    long done;
 } hs_job;
+
+static pthread_barrier_t g_start;
+static const unsigned char g_probe[] = "bench handshake probe\n";
+
+/* One handshake (resuming `saved` when given) with its echo; 1 when it was a resumption. */
+static int one_handshake(hs_job *job, client_ctx *ctx, const mbedtls_ssl_session *saved,
+                         mbedtls_ssl_session *keep)
+{
+    conn c;
+    if (conn_open(&c, ctx, saved) != 0)
+        return -1;
+    int resumed = saved && memcmp(c.ssl.session->master, saved->master, sizeof saved->master) == 0;
+    int ok = job->noecho || echo_once(&c, g_probe, sizeof g_probe - 1) == 0;
+    if (ok && keep && mbedtls_ssl_get_session(&c.ssl, keep) != 0) {
+        fail("the server gave no session to resume");
+        ok = 0;
+    }
+    conn_close(&c);
+    return ok ? resumed : -1;
+}
 
 static void *hs_thread(void *arg)
 {
     hs_job *job = arg;
     client_ctx ctx;
-    if (ctx_init(&ctx) != 0)
-        return NULL;
     mbedtls_ssl_session saved;
     mbedtls_ssl_session_init(&saved);
-    int have_saved = 0;
-    static const unsigned char msg[] = "bench handshake probe\n";
-    while (now_s() < job->until && !atomic_load(&g_failed)) {
-        conn c;
-        if (conn_open(&c, &ctx, job->resume && have_saved ? &saved : NULL) != 0)
+    int ready = ctx_init(&ctx) == 0;
+    if (ready && job->resume) /* the session later handshakes resume: not counted, not timed */
+        ready = one_handshake(job, &ctx, NULL, &saved) >= 0;
+    pthread_barrier_wait(&g_start); /* every thread is ready: the clock starts */
+    while (ready && job->done < job->count && !atomic_load(&g_failed)) {
+        int r = one_handshake(job, &ctx, job->resume ? &saved : NULL, NULL);
+        if (r < 0)
             break;
-        if (!job->noecho && echo_once(&c, msg, sizeof msg - 1) != 0)
-            break;
-        if (job->resume && !have_saved && mbedtls_ssl_get_session(&c.ssl, &saved) == 0)
-            have_saved = 1; /* later connections offer this session's ticket */
-        conn_close(&c);
         job->done++;
+        job->resumed += r;
     }
     mbedtls_ssl_session_free(&saved);
     ctx_free(&ctx);
     return NULL;
 }
 
-static int run_handshakes(double seconds, int threads, int resume, int noecho)
+static int run_handshakes(long count, int threads, int resume, int noecho)
 {
-    pthread_t tid[64];
-    hs_job jobs[64];
-    if (threads > 64)
-        threads = 64;
-    double start = now_s();
+    pthread_t tid[MAX_THREADS];
+    hs_job jobs[MAX_THREADS];
+    if (count < 1 || threads < 1 || threads > MAX_THREADS || threads > count) {
+        fprintf(stderr, "bench_client: handshakes needs 1 <= THREADS <= %d and THREADS <= COUNT\n",
+                MAX_THREADS);
+        return 2;
+    }
+    pthread_barrier_init(&g_start, NULL, (unsigned)threads + 1);
     for (int i = 0; i < threads; i++) {
-        jobs[i] = (hs_job){start + seconds, resume, noecho, 0};
+        jobs[i] = (hs_job){count / threads + (i < count % threads), 0, 0, resume, noecho};
         pthread_create(&tid[i], NULL, hs_thread, &jobs[i]);
     }
-    long total = 0;
+    pthread_barrier_wait(&g_start);
+    cpu_mark start = cpu_now();
+    long done = 0, resumed = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(tid[i], NULL);
-        total += jobs[i].done;
+        done += jobs[i].done;
+        resumed += jobs[i].resumed;
     }
-    double secs = now_s() - start;
-    if (atomic_load(&g_failed))
+    cpu_mark end = cpu_now();
+    pthread_barrier_destroy(&g_start);
+    if (done < count) {
+        fail("handshakes: did %ld of %ld", done, count);
         return 1;
-    printf("RESULT mode=%s handshakes=%ld seconds=%.2f rate=%.1f\n", resume ? "resumed" : "full",
-           total, secs, (double)total / secs);
-    return atomic_load(&g_failed) ? 1 : 0;
+    }
+    printf("RESULT mode=%s handshakes=%ld resumed=%ld rate=%.1f", resume ? "resumed" : "full", done,
+           resumed, (double)done / (end.wall - start.wall));
+    print_cpu(start, end);
+    fflush(stdout);
+    if (resume && resumed < done) {
+        fail("resume: only %ld of %ld handshakes resumed the session", resumed, done);
+        return 1;
+    }
+    return 0;
 }
 
-/* ---- bulk ---- */
+/* ---- bulk: one poll() loop over every stream ---- */
 
-typedef struct bulk_job {
-    uint64_t bytes;
-} bulk_job;
+/* The byte at stream offset i is g_pattern[i % PATTERN_PERIOD]; the array is one record longer
+ * than the period so any record-sized slice is contiguous (cheap to send and to verify). */
+#define PATTERN_PERIOD 65521u
+#define CHUNK 16384u
+#define WINDOW (256u << 10) /* bytes in flight per stream */
+static unsigned char g_pattern[PATTERN_PERIOD + CHUNK];
 
-static uint8_t pattern(uint64_t i)
-{
-    return (uint8_t)((i * 2654435761u) >> 13);
-}
-
-static void *bulk_thread(void *arg)
-{
-    bulk_job *job = arg;
-    client_ctx ctx;
+typedef struct stream {
     conn c;
-    if (ctx_init(&ctx) != 0 || conn_open(&c, &ctx, NULL) != 0)
-        return NULL;
-    mbedtls_net_set_nonblock(&c.net);
-    uint64_t sent = 0, got = 0;
-    static __thread unsigned char out[16384], in[16384];
-    while (got < job->bytes && !atomic_load(&g_failed)) {
-        int progress = 0;
-        if (sent < job->bytes && sent - got < (1u << 20)) {
-            size_t n = job->bytes - sent < sizeof out ? (size_t)(job->bytes - sent) : sizeof out;
-            for (size_t i = 0; i < n; i++)
-                out[i] = pattern(sent + i);
-            int ret = mbedtls_ssl_write(&c.ssl, out, n);
-            if (ret > 0) {
-                sent += (uint64_t)ret;
-                progress = 1;
-            } else if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
-                report("write", ret);
+    uint64_t sent, got;
+    size_t chunk;   /* length of a write that returned WANT_WRITE: repeat it, same bytes */
+    int want_write; /* the socket was full: wait for POLLOUT */
+} stream;
+
+/* Moves one stream as far as it can without blocking; -1 on error (reported). */
+static int stream_io(stream *s, uint64_t total)
+{
+    static unsigned char in[CHUNK];
+    for (int progress = 1; progress;) {
+        progress = 0;
+        s->want_write = 0;
+        while (s->sent < total && s->sent - s->got < WINDOW) {
+            if (!s->chunk)
+                s->chunk = total - s->sent < CHUNK ? (size_t)(total - s->sent) : CHUNK;
+            int ret = mbedtls_ssl_write(&s->c.ssl, g_pattern + s->sent % PATTERN_PERIOD, s->chunk);
+            if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {
+                s->want_write = 1;
                 break;
             }
-        }
-        int ret = mbedtls_ssl_read(&c.ssl, in, sizeof in);
-        if (ret > 0) {
-            for (int i = 0; i < ret; i++)
-                if (in[i] != pattern(got + (uint64_t)i)) {
-                    fprintf(stderr, "bench_client: bulk byte %llu differs\n",
-                            (unsigned long long)(got + (uint64_t)i));
-                    atomic_store(&g_failed, 1);
-                    break;
-                }
-            got += (uint64_t)ret;
+            if (ret <= 0) {
+                report("write", ret);
+                return -1;
+            }
+            s->sent += (uint64_t)ret;
+            s->chunk -= (size_t)ret;
             progress = 1;
-        } else if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
-            report("read", ret);
-            break;
         }
-        if (!progress) {
-            struct pollfd p = {c.net.fd, POLLIN | (sent < job->bytes ? POLLOUT : 0), 0};
-            poll(&p, 1, 20);
+        for (;;) {
+            int ret = mbedtls_ssl_read(&s->c.ssl, in, sizeof in);
+            if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+                break;
+            if (ret <= 0) {
+                report("read", ret);
+                return -1;
+            }
+            if (s->got + (uint64_t)ret > s->sent ||
+                memcmp(in, g_pattern + s->got % PATTERN_PERIOD, (size_t)ret) != 0) {
+                fail("bulk: wrong echo at stream offset %llu", (unsigned long long)s->got);
+                return -1;
+            }
+            s->got += (uint64_t)ret;
+            progress = 1;
         }
     }
-    mbedtls_net_set_block(&c.net);
-    conn_close(&c);
-    ctx_free(&ctx);
-    return NULL;
+    return 0;
 }
 
 static int run_bulk(int mib, int streams)
 {
-    pthread_t tid[64];
-    bulk_job jobs[64];
-    if (streams > 64)
-        streams = 64;
-    double start = now_s();
-    for (int i = 0; i < streams; i++) {
-        jobs[i].bytes = (uint64_t)mib << 20;
-        pthread_create(&tid[i], NULL, bulk_thread, &jobs[i]);
+    if (mib < 1 || streams < 1 || streams > MAX_STREAMS) {
+        fprintf(stderr, "bench_client: bulk needs MIB >= 1 and 1 <= STREAMS <= %d\n", MAX_STREAMS);
+        return 2;
     }
+    for (uint32_t i = 0; i < sizeof g_pattern; i++)
+        g_pattern[i] = (unsigned char)(((i % PATTERN_PERIOD) * 2654435761u) >> 13);
+    uint64_t total = (uint64_t)mib << 20;
+    client_ctx ctx;
+    stream *ss = calloc((size_t)streams, sizeof *ss);
+    struct pollfd *fds = calloc((size_t)streams, sizeof *fds);
+    int opened = 0, rc = 1;
+    if (!ss || !fds || ctx_init(&ctx) != 0)
+        goto out_nofree_ctx;
+    for (; opened < streams; opened++) {
+        if (conn_open(&ss[opened].c, &ctx, NULL) != 0)
+            goto out;
+        mbedtls_net_set_nonblock(&ss[opened].c.net);
+    }
+    cpu_mark start = cpu_now();
+    int finished = 0;
     for (int i = 0; i < streams; i++)
-        pthread_join(tid[i], NULL);
-    double secs = now_s() - start;
-    double total = (double)mib * streams * 1048576.0;
-    if (atomic_load(&g_failed))
-        return 1;
-    printf("RESULT mode=bulk streams=%d mib=%d seconds=%.2f mbps=%.1f\n", streams, mib, secs,
-           total / secs / 1e6);
-    return atomic_load(&g_failed) ? 1 : 0;
+        if (stream_io(&ss[i], total) != 0)
+            goto out;
+    while (finished < streams) {
+        finished = 0;
+        for (int i = 0; i < streams; i++) {
+            int done = ss[i].got == total;
+            finished += done;
+            fds[i] = (struct pollfd){done ? -1 : ss[i].c.net.fd,
+                                     (short)(POLLIN | (ss[i].want_write ? POLLOUT : 0)), 0};
+        }
+        if (finished == streams)
+            break;
+        int ready = poll(fds, (nfds_t)streams, 30000);
+        if (ready <= 0) {
+            fail("bulk: no progress for 30 s (poll returned %d)", ready);
+            goto out;
+        }
+        for (int i = 0; i < streams; i++)
+            if (fds[i].revents && stream_io(&ss[i], total) != 0)
+                goto out;
+    }
+    cpu_mark end = cpu_now();
+    uint64_t echoed = 0;
+    for (int i = 0; i < streams; i++)
+        echoed += ss[i].got;
+    if (echoed != total * (uint64_t)streams) {
+        fail("bulk: echoed %llu of %llu bytes", (unsigned long long)echoed,
+             (unsigned long long)(total * (uint64_t)streams));
+        goto out;
+    }
+    printf("RESULT mode=bulk streams=%d mib_per_stream=%d bytes=%llu mbps=%.1f", streams, mib,
+           (unsigned long long)echoed, (double)echoed / (end.wall - start.wall) / 1e6);
+    print_cpu(start, end);
+    rc = 0;
+out:
+    for (int i = 0; i < opened; i++) {
+        mbedtls_net_set_block(&ss[i].c.net);
+        conn_close(&ss[i].c);
+    }
+    ctx_free(&ctx);
+out_nofree_ctx:
+    free(ss);
+    free(fds);
+    return rc;
 }
 
 /* ---- round trips ---- */
@@ -315,6 +489,10 @@ static int cmp_double(const void *a, const void *b)
 
 static int run_rtt(int clients, int rounds)
 {
+    if (clients < 1 || rounds < 1 || clients > MAX_STREAMS) {
+        fprintf(stderr, "bench_client: rtt needs 1 <= CLIENTS <= %d and ROUNDS >= 1\n", MAX_STREAMS);
+        return 2;
+    }
     client_ctx ctx;
     if (ctx_init(&ctx) != 0)
         return 1;
@@ -323,13 +501,13 @@ static int run_rtt(int clients, int rounds)
     double *sent_at = calloc((size_t)clients, sizeof *sent_at);
     int *got = calloc((size_t)clients, sizeof *got);
     struct pollfd *fds = calloc((size_t)clients, sizeof *fds);
-    int rc = 1, opened = 0;
+    int rc = 1, opened = 0, samples = 0;
     if (!cs || !rtt || !sent_at || !got || !fds)
         goto out;
     for (; opened < clients; opened++)
         if (conn_open(&cs[opened], &ctx, NULL) != 0)
             goto out;
-    int samples = 0;
+    cpu_mark start = cpu_now();
     unsigned char msg[64];
     for (int r = 0; r < rounds && !atomic_load(&g_failed); r++) {
         for (int i = 0; i < 64; i++)
@@ -357,7 +535,7 @@ static int run_rtt(int clients, int rounds)
                 if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
                     continue;
                 if (ret <= 0 || memcmp(back, msg + got[i], (size_t)ret) != 0) {
-                    fprintf(stderr, "bench_client: rtt: wrong or missing echo\n");
+                    fail("rtt: wrong or missing echo");
                     goto out;
                 }
                 got[i] += ret;
@@ -368,19 +546,27 @@ static int run_rtt(int clients, int rounds)
             }
         }
         if (done < clients) {
-            fprintf(stderr, "bench_client: rtt: %d echoes missing\n", clients - done);
+            fail("rtt: %d of %d echoes missing after 30 s", clients - done, clients);
             goto out;
         }
         for (int i = 0; i < clients; i++)
             mbedtls_net_set_block(&cs[i].net);
     }
+    cpu_mark end = cpu_now();
+    if (samples != clients * rounds) {
+        fail("rtt: did %d of %d round trips", samples, clients * rounds);
+        goto out;
+    }
     qsort(rtt, (size_t)samples, sizeof *rtt, cmp_double);
-    printf("RESULT mode=rtt clients=%d samples=%d p50_ms=%.3f p99_ms=%.3f\n", clients, samples,
+    printf("RESULT mode=rtt clients=%d samples=%d p50_ms=%.3f p99_ms=%.3f", clients, samples,
            rtt[samples / 2], rtt[(samples * 99) / 100]);
+    print_cpu(start, end);
     rc = 0;
 out:
-    for (int i = 0; i < opened; i++)
+    for (int i = 0; i < opened; i++) {
+        mbedtls_net_set_block(&cs[i].net);
         conn_close(&cs[i]);
+    }
     free(cs);
     free(rtt);
     free(sent_at);
@@ -390,25 +576,33 @@ out:
     return rc;
 }
 
+/* ---- idle sessions ---- */
+
 static int run_idle(int n, int seconds)
 {
+    if (n < 1 || seconds < 0) {
+        fprintf(stderr, "bench_client: idle needs N >= 1 and SECONDS >= 0\n");
+        return 2;
+    }
     client_ctx ctx;
     if (ctx_init(&ctx) != 0)
         return 1;
     conn *cs = calloc((size_t)n, sizeof *cs);
-    if (!cs)
-        return 1;
-    for (int i = 0; i < n; i++)
-        if (conn_open(&cs[i], &ctx, NULL) != 0)
-            return 1;
-    printf("RESULT mode=idle sessions=%d\n", n);
-    fflush(stdout);
-    sleep((unsigned)seconds);
-    for (int i = 0; i < n; i++)
+    int opened = 0;
+    while (cs && opened < n && conn_open(&cs[opened], &ctx, NULL) == 0)
+        opened++;
+    if (opened == n) {
+        printf("RESULT mode=idle sessions=%d seconds=%d\n", n, seconds);
+        fflush(stdout);
+        sleep((unsigned)seconds);
+    } else {
+        fail("idle: opened %d of %d sessions", opened, n);
+    }
+    for (int i = 0; i < opened; i++)
         conn_close(&cs[i]);
     free(cs);
     ctx_free(&ctx);
-    return 0;
+    return opened == n ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -419,21 +613,28 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &lim);
     }
     if (argc < 6) {
-        fprintf(stderr, "usage: bench_client handshakes|bulk|rtt|idle HOST PORT ...\n");
+        fprintf(stderr, "usage: bench_client handshakes|bulk|rtt|idle HOST PORT ... (see the top of "
+                        "bench/bench_client.c)\n");
         return 2;
     }
     g_host = argv[2];
     g_port = argv[3];
     const char *mode = argv[1];
-    if (strcmp(mode, "handshakes") == 0)
-    {
-        int resume = 0, noecho = 0;
-        for (int i = 6; i < argc; i++) {
-            resume |= strcmp(argv[i], "resume") == 0;
-            noecho |= strcmp(argv[i], "noecho") == 0;
+    int resume = 0, noecho = 0;
+    for (int i = 6; i < argc; i++) {
+        if (strcmp(argv[i], "resume") == 0)
+            resume = 1;
+        else if (strcmp(argv[i], "noecho") == 0)
+            noecho = 1;
+        else if (strncmp(argv[i], "server=", 7) == 0)
+            g_server_pid = atol(argv[i] + 7);
+        else {
+            fprintf(stderr, "bench_client: unknown option %s\n", argv[i]);
+            return 2;
         }
-        return run_handshakes(atof(argv[4]), atoi(argv[5]), resume, noecho);
     }
+    if (strcmp(mode, "handshakes") == 0)
+        return run_handshakes(atol(argv[4]), atoi(argv[5]), resume, noecho);
     if (strcmp(mode, "bulk") == 0)
         return run_bulk(atoi(argv[4]), atoi(argv[5]));
     if (strcmp(mode, "rtt") == 0)

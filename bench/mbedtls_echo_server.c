@@ -33,6 +33,7 @@ typedef struct conn {
 } conn;
 
 static conn *conns[MAX_CONNS];
+static int conns_end; /* one past the highest slot in use: the loops scan no further */
 static mbedtls_ssl_config conf;
 static volatile sig_atomic_t stop;
 
@@ -67,6 +68,8 @@ static void conn_free(int i)
     free(c->pending);
     free(c);
     conns[i] = NULL;
+    while (conns_end > 0 && !conns[conns_end - 1])
+        conns_end--;
 }
 
 /* Advances one connection; returns false when it is finished. */
@@ -175,7 +178,7 @@ int main(int argc, char **argv)
     while (!stop) {
         int n = 0;
         fds[n++] = (struct pollfd){lfd, POLLIN, 0};
-        for (int i = 0; i < MAX_CONNS; i++)
+        for (int i = 0; i < conns_end; i++)
             if (conns[i]) {
                 fds[n] = (struct pollfd){conns[i]->fd, POLLIN | (conns[i]->pending_len ? POLLOUT : 0), 0};
                 index_of[n++] = i;
@@ -203,12 +206,14 @@ int main(int argc, char **argv)
                 mbedtls_ssl_setup(&c->ssl, &conf);
                 mbedtls_ssl_set_bio(&c->ssl, &c->fd, bio_send, bio_recv, NULL);
                 conns[slot] = c;
+                if (slot >= conns_end)
+                    conns_end = slot + 1;
                 if (!serve(c))
                     conn_free(slot);
             }
         }
     }
-    for (int i = 0; i < MAX_CONNS; i++)
+    for (int i = 0; i < conns_end; i++)
         if (conns[i])
             conn_free(i);
     mbedtls_ssl_config_free(&conf);

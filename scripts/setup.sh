@@ -13,9 +13,10 @@ packages=(
   python3                               # tests/abi/abi_drift.py, free ports in the test scripts
   valgrind                              # make test-valgrind (memcheck); bench measures with it too
 )
-# `setup.sh bench`: also what `make bench` compares against and measures with.
+# `setup.sh bench`: also what `make bench` compares against and measures with, and the i386 (ILP32)
+# toolchain and mbedTLS for its device projection (Debian multiarch: adds the i386 architecture).
 if [ "${1:-}" = bench ]; then
-  packages+=(nodejs gnuplot-nox)
+  packages+=(nodejs gnuplot-nox gcc-multilib libmbedtls-dev:i386)
 fi
 
 missing=()
@@ -33,8 +34,13 @@ apt_install() { # packages... - installs with apt-get, running `apt-get update` 
     sudo="sudo"
   fi
   export DEBIAN_FRONTEND=noninteractive
+  if [[ " $* " == *":i386 "* ]] && ! dpkg --print-foreign-architectures | grep -qx i386; then
+    $sudo dpkg --add-architecture i386
+    apt_updated=0
+  fi
   if [ "$apt_updated" = 0 ]; then
-    $sudo apt-get update -qq
+    # an index that fails to download (a mirror mid-sync) is not fatal: the install says what is missing
+    $sudo apt-get update -qq || echo "setup: apt-get update reported errors; trying the install anyway" >&2
     apt_updated=1
   fi
   $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
