@@ -133,14 +133,24 @@ int main(int argc, char **argv)
     mbedtls_pk_init(&key);
     mbedtls_ssl_ticket_init(&tickets);
     mbedtls_ssl_config_init(&conf);
+    /* The same suites, versions and groups as portal_socket_tls (host/tls/tls_config.c), or the
+     * two would not do the same work: TLS 1.3 too where the library has it (mbedTLS 3.x). */
     static const int suites[] = {
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+        MBEDTLS_TLS1_3_AES_128_GCM_SHA256, MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+        MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+#endif
         MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
         MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
         MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
         MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, 0};
     if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, NULL, 0) ||
         mbedtls_x509_crt_parse_file(&cert, argv[2]) ||
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+        mbedtls_pk_parse_keyfile(&key, argv[3], NULL, mbedtls_ctr_drbg_random, &drbg) ||
+#else
         mbedtls_pk_parse_keyfile(&key, argv[3], NULL) ||
+#endif
         mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
                                     MBEDTLS_SSL_PRESET_DEFAULT) ||
         mbedtls_ssl_conf_own_cert(&conf, &cert, &key) ||
@@ -151,7 +161,13 @@ int main(int argc, char **argv)
     }
     mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
     mbedtls_ssl_conf_ciphersuites(&conf, suites);
-    /* The same key-exchange groups as portal_socket_tls, or the two would not do the same work. */
+#if MBEDTLS_VERSION_NUMBER >= 0x03010000
+    static const uint16_t groups[] = {
+        MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+        MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1, MBEDTLS_SSL_IANA_TLS_GROUP_NONE};
+    mbedtls_ssl_conf_groups(&conf, groups);
+    mbedtls_ssl_conf_min_tls_version(&conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
     static const mbedtls_ecp_group_id curves[] = {
 #if defined(MBEDTLS_ECP_DP_CURVE25519_ENABLED)
         MBEDTLS_ECP_DP_CURVE25519,
@@ -159,6 +175,7 @@ int main(int argc, char **argv)
         MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
     mbedtls_ssl_conf_curves(&conf, curves);
     mbedtls_ssl_conf_min_version(&conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
     mbedtls_ssl_conf_renegotiation(&conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
     mbedtls_ssl_conf_session_tickets_cb(&conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
                                         &tickets);

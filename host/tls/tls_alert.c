@@ -66,9 +66,9 @@ int portal_tls_alert_for_failure(const mbedtls_ssl_context *ssl, int ret)
     case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION:
         return MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION;
     case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE:
-#endif
     case MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN:
         return MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE;
+#endif
     case MBEDTLS_ERR_SSL_INVALID_MAC:
         return MBEDTLS_SSL_ALERT_MSG_BAD_RECORD_MAC;
     case MBEDTLS_ERR_SSL_INVALID_RECORD:
@@ -91,6 +91,15 @@ void portal_tls_conn_send_failure_alert(tls_conn *conn, int ret)
                       ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || conn->io_status != 0;
     if (peer_ended || PORTAL_TLS_SSL_OUT_MSGTYPE(&conn->ssl) == MBEDTLS_SSL_MSG_ALERT)
         return;
+#if PORTAL_MBEDTLS_3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    /* TLS 1.3 protects the handshake, and mbedTLS 3.x switches the server's records to the
+     * application keys before the client's certificate is checked, while the client still reads
+     * with others: an alert sent then reaches it as a bad record MAC, which says less than the
+     * EOF it replaces. Only a plaintext alert (before any keys) is sure to be read. */
+    if (mbedtls_ssl_get_version_number(&conn->ssl) == MBEDTLS_SSL_VERSION_TLS1_3 &&
+        conn->ssl.MBEDTLS_PRIVATE(transform_out) != NULL)
+        return;
+#endif
     /* Before a version was agreed, mbedTLS would write the record with version 0.0, which clients
      * refuse as a record; 3.3 (TLS 1.2's, and what TLS 1.3 records carry) is what they expect. */
 #if PORTAL_MBEDTLS_3

@@ -228,7 +228,7 @@ static void tls_describe_failure(tls_conn *conn, int ret, char *buf, size_t size
             buf[0] = '\0';
     } else {
         portal_tls_error_text(ret, buf, size);
-#if !defined(MBEDTLS_SSL_PROTO_TLS1_3)
+#if !PORTAL_MBEDTLS_3 && !defined(MBEDTLS_SSL_PROTO_TLS1_3)
         /* The usual cause here: a client that offers only TLS 1.3 and its suites. */
         if (ret == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN ||
             ret == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION) {

@@ -192,11 +192,15 @@ check "mTLS: server keeps serving after refusals" grep -q '^ping-' "$WORK/m_ok2"
 
 # --- a refused handshake ends with the fatal alert that names why, not a bare EOF ---
 # (mbedTLS sends some alerts itself; the host sends the one that fits where it sent none)
+# Client-certificate failures are checked over TLS 1.2: under TLS 1.3 the server's records are
+# already under new keys when the certificate is checked, and mbedTLS 3.6's own alert then reaches
+# OpenSSL as "bad record mac" (docs/spec-socket-tls.md).
 alert_seen() { grep -qE "SSL alert number ($2)\b" "$1"; }
-check "alert: no client certificate under mTLS -> handshake_failure (TLS 1.2) / certificate_required (TLS 1.3)" \
-    alert_seen "$WORK/m_none" "40|116"
-check "alert: no client certificate under mTLS is not a bare EOF" bash -c "! grep -q 'unexpected eof' '$WORK/m_none'"
-check "alert: untrusted client certificate -> unknown_ca" alert_seen "$WORK/m_bad" 48
+sclient "$WORK/a_none" "127.0.0.1:$PORT2" -quiet -tls1_2
+check "alert: no client certificate under mTLS -> handshake_failure" alert_seen "$WORK/a_none" 40
+check "alert: no client certificate under mTLS is not a bare EOF" bash -c "! grep -q 'unexpected eof' '$WORK/a_none'"
+sclient "$WORK/a_bad" "127.0.0.1:$PORT2" -quiet -tls1_2 -cert "$PORTAL_CERTS/client-untrusted.pem" -key "$PORTAL_CERTS/client-untrusted.key"
+check "alert: untrusted client certificate -> unknown_ca" alert_seen "$WORK/a_bad" 48
 # raw_hello BYTES: sends BYTES (printf escapes) as the client's first flight, prints the reply in hex
 raw_hello() {
     exec 3<> "/dev/tcp/127.0.0.1/$PORT2" || return
@@ -208,8 +212,8 @@ raw_hello() {
 decode_error='15 03 03 00 02 02 32'
 got=$(raw_hello '\x16\x03\x01\x00\x05\x01\x00\x00\x01\x03')
 check "alert: truncated ClientHello -> decode_error record ($got)" test "$got" = "$decode_error"
-got=$(raw_hello '\x16\x03\x01\x00\x08\x01\x00\x00\x10\x03\x03\x00\x00')
-check "alert: ClientHello with a wrong length -> decode_error record ($got)" test "$got" = "$decode_error"
+got=$(raw_hello '\x16\x03\x01\x00\x08\x01\x00\x00\x04\x03\x03\x00\x00')
+check "alert: ClientHello cut after its version -> decode_error record ($got)" test "$got" = "$decode_error"
 sclient "$WORK/a_v11" "127.0.0.1:$PORT2" -tls1_1 -cipher 'DEFAULT@SECLEVEL=0'
 check "alert: TLS 1.1 client -> protocol_version" alert_seen "$WORK/a_v11" 70
 sclient "$WORK/a_cipher" "127.0.0.1:$PORT2" -tls1_2 -cipher AES128-SHA
