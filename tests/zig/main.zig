@@ -203,7 +203,62 @@ fn lateTask(ctx: ?*anyopaque, handle: i32, now_ms: i32) Action {
     expect(true, "microtask ran 3 steps after main returned", .{});
     out("zig-sdk: {d} passed, {d} failed", .{ passed, failed });
     if (failed != 0) std.os.wasi.proc_exit(1);
+    // exitApp ends the app (ppShutdown, exit 0) once this step returns.
+    sdk.core.exitApp() catch std.os.wasi.proc_exit(1);
     return Action.done();
+}
+
+/// The rest of the public SDK, so that every function is called at least once (a wrong pointer
+/// or type in any of them traps this app and fails the test).
+fn testRestOfSdk() void {
+    const features = sdk.core.features();
+    expect(features & sdk.core.Feature.socket_tls != 0 and features & sdk.core.Feature.fs != 0, "features() has socket_tls and fs: 0x{x}", .{features});
+    const t0 = sdk.core.micros();
+    const t1 = sdk.core.micros();
+    expect(t0 > 0 and t1 >= t0, "micros() is monotonic ({d} then {d})", .{ t0, t1 });
+    sdk.core.log(.info, "zig-sdk: log() line");
+    sdk.core.logf(.warn, "zig-sdk: logf() line {d}", .{42});
+    expect(isErr(errors.checkIo(-1), error.InvalidArgument), "checkIo(-1) is InvalidArgument", .{});
+    const seven = errors.checkIo(7) catch -1;
+    expect(seven == 7, "checkIo passes 7 through", .{});
+    _ = sdk.ffi.tlsClose(0x7FFF); // leaves "tlsClose: bad ..." as the last error: no "closed"
+    expect(isErr(errors.checkIo(-3), error.NotReady), "checkIo(-3) without \"closed\" is NotReady", .{});
+
+    const fs = sdk.fs;
+    expect(if (fs.unmount()) |_| !fs.isMounted() else |_| false, "fs.unmount: card no longer mounted", .{});
+    expect(if (fs.mount()) |_| fs.isMounted() else |_| false, "fs.mount: card mounted again", .{});
+
+    const net = sdk.net;
+    expect(net.isReady(), "net.isReady on portal-host", .{});
+    const ip = net.getIpv4() catch [4]u8{ 0, 0, 0, 0 };
+    expect(ip[0] != 0 or ip[3] != 0, "net.getIpv4: {d}.{d}.{d}.{d}", .{ ip[0], ip[1], ip[2], ip[3] });
+    const lo = net.resolveIpv4("localhost") catch null;
+    expect(lo != null and lo.?[0] == 127, "net.resolveIpv4(localhost) is 127.x", .{});
+    const addr = net.resolveAddr4("localhost", 8443) catch null;
+    expect(addr != null and addr.?.port == 8443 and addr.?.ip[0] == 127, "net.resolveAddr4(localhost, 8443)", .{});
+    const missing = net.resolveIpv4("no-such-host.invalid") catch null;
+    expect(missing == null, "net.resolveIpv4 of an .invalid name is null", .{});
+    const mode = net.wifiMode() catch -1;
+    expect(mode >= 0 and mode <= 3, "net.wifiMode is 0..3 ({d})", .{mode});
+    expect(if (net.disconnect()) |_| true else |_| false, "net.disconnect", .{});
+    expect(if (net.connect()) |_| true else |_| false, "net.connect", .{});
+
+    const any4 = socket.SocketAddr.any(8443);
+    const any6 = socket.SocketAddr6.any(8443);
+    expect(any4.port == 8443 and any4.ip[0] == 0 and any6.port == 8443 and any6.ip[15] == 0, "SocketAddr.any / SocketAddr6.any", .{});
+    const none = socket.AnyAddr.empty();
+    expect(none.port() == 0, "AnyAddr.empty", .{});
+    if (socket.Socket.open(socket.AF_INET, socket.SOCK_STREAM)) |s| {
+        // listen on an unbound socket: the kernel binds an ephemeral port
+        expect(if (s.listen(4)) |_| true else |_| false, "Socket.listen on an unbound socket", .{});
+        s.close();
+    } else |_| expect(false, "sockSocket failed", .{});
+
+    const bogus = tls.TlsSocket{ .handle = 0x7FFF };
+    expect(isErr(bogus.info(), error.InvalidArgument), "TlsSocket.info(bad handle) -> InvalidArgument, no trap", .{});
+    const field = [_]u8{ 'a', 'b', 0, 'x' };
+    expect(std.mem.eql(u8, tls.SessionInfo.text(&field), "ab"), "SessionInfo.text stops at NUL", .{});
+    sdk.microtask.clearAll(); // nothing started yet: a no-op that must not trap
 }
 
 fn testFs() void {
@@ -265,6 +320,7 @@ pub fn main() void {
     testHostErrors();
     testLoopback();
     testFs();
+    testRestOfSdk();
     _ = sdk.microtask.start(0, 0, lateTask, null) catch {
         expect(false, "microtask start failed", .{});
         out("zig-sdk: {d} passed, {d} failed", .{ passed, failed });
