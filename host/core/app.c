@@ -1,11 +1,10 @@
-/* app.c - per-app context: setup, teardown, last error and logging. */
+/* app.c - per-app context: setup, the registered modules' hooks (teardown, waits), last error and
+ * logging. */
 #include "app.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "../socket/socket.h"
-#include "../tls/tls.h"
 
 void portal_limits_default(portal_limits *limits)
 {
@@ -32,10 +31,51 @@ void portal_app_teardown(portal_app *app)
 {
     if (!app->handles.slots)
         return;
-    /* Sessions own their sockets, so TLS goes first. */
-    portal_tls_teardown(app);
-    portal_socket_teardown(app);
+    for (int i = app->module_count - 1; i >= 0; i--)
+        if (app->modules[i]->teardown)
+            app->modules[i]->teardown(app);
+    app->module_count = 0;
     portal_handles_free(&app->handles);
+}
+
+bool portal_app_use_module(portal_app *app, const portal_module_ops *ops)
+{
+    for (int i = 0; i < app->module_count; i++)
+        if (app->modules[i] == ops)
+            return true;
+    if (app->module_count == PORTAL_APP_MAX_MODULES)
+        return false;
+    app->modules[app->module_count++] = ops;
+    return true;
+}
+
+int portal_app_wait_fill(portal_app *app, portal_wait_entry *entries, int max)
+{
+    int n = 0;
+    for (int i = 0; i < app->module_count && n < max; i++)
+        if (app->modules[i]->wait_fill)
+            n += app->modules[i]->wait_fill(app, entries + n, max - n);
+    return n;
+}
+
+void portal_app_service(portal_app *app)
+{
+    for (int i = 0; i < app->module_count; i++)
+        if (app->modules[i]->service)
+            app->modules[i]->service(app);
+}
+
+int portal_app_next_deadline_ms(portal_app *app)
+{
+    int earliest = -1;
+    for (int i = 0; i < app->module_count; i++) {
+        if (!app->modules[i]->next_deadline_ms)
+            continue;
+        int ms = app->modules[i]->next_deadline_ms(app);
+        if (ms >= 0 && (earliest < 0 || ms < earliest))
+            earliest = ms;
+    }
+    return earliest;
 }
 
 int32_t portal_fail(portal_app *app, int32_t code, const char *fmt, ...)

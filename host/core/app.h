@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../platform/platform.h"
 #include "handles.h"
 
 /* Error codes (docs/abi.md#error-codes-and-the-last-error). */
@@ -35,6 +36,26 @@ typedef enum { PORTAL_LOG_INFO, PORTAL_LOG_WARN, PORTAL_LOG_ERROR } portal_log_l
 
 struct portal_tls_state;
 struct portal_fs;
+struct portal_app;
+
+/* A host module's hooks into the app context (the ae.c idea: the core, sockPoll, the desktop run
+ * loop and the firmware binding know these, never a module by name). A module registers itself
+ * with portal_app_use_module when the app first uses it; every hook may be NULL. */
+typedef struct portal_module_ops {
+    const char *name;
+    /* Closes and frees everything the module holds for the app. Modules are torn down in the
+     * reverse order of registration, so a module registers what it builds on first. */
+    void (*teardown)(struct portal_app *app);
+    /* Work that goes on while the app sleeps: writes up to `max` descriptors to watch, returns
+     * how many. */
+    int (*wait_fill)(struct portal_app *app, portal_wait_entry *entries, int max);
+    /* After a wait: advances whatever became ready or due (never blocks). */
+    void (*service)(struct portal_app *app);
+    /* ms until the module's next deadline, -1 when none. */
+    int (*next_deadline_ms)(struct portal_app *app);
+} portal_module_ops;
+
+#define PORTAL_APP_MAX_MODULES 8
 
 typedef struct portal_app {
     int32_t last_error_code;
@@ -59,13 +80,26 @@ typedef struct portal_app {
      * NULL = none. */
     void (*error_sink)(struct portal_app *app, int32_t code, const char *msg);
     void *host_data; /* owned by the host binding (firmware: its WAMR module instance) */
+    const portal_module_ops *modules[PORTAL_APP_MAX_MODULES]; /* in registration order */
+    int module_count;
 } portal_app;
 
 /* Sets up an app context with the given limits; false on allocation failure. */
 bool portal_app_init(portal_app *app, const portal_limits *limits);
-/* Closes every handle the app owns (sockets, TLS sessions, configs, pending handshakes) and frees
- * the context's own memory. Safe to call twice. */
+/* Tears down every registered module (each closes what it owns: sockets, TLS sessions, configs,
+ * pending handshakes) in reverse order of registration, then frees the context's own memory. Safe
+ * to call twice. */
 void portal_app_teardown(portal_app *app);
+
+/* Registers `ops` with the app (once; later calls with the same ops do nothing). false only when
+ * more than PORTAL_APP_MAX_MODULES modules are used, a host programming error. */
+bool portal_app_use_module(portal_app *app, const portal_module_ops *ops);
+
+/* The event loop's side of the module hooks: every module's wait entries (returns how many, at
+ * most `max`), service after a wait, and the earliest module deadline (-1 when none). */
+int portal_app_wait_fill(portal_app *app, portal_wait_entry *entries, int max);
+void portal_app_service(portal_app *app);
+int portal_app_next_deadline_ms(portal_app *app);
 
 /* Stores the last error (message truncated to 127 bytes) and returns `code`. */
 int32_t portal_fail(portal_app *app, int32_t code, const char *fmt, ...)

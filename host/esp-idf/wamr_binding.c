@@ -405,7 +405,7 @@ void portal_socket_wamr_service(void)
 {
     for (wamr_app *entry = live_apps; entry; entry = entry->next)
         if (entry->active)
-            portal_tls_poll_service(&entry->app);
+            portal_app_service(&entry->app);
 }
 
 int portal_socket_wamr_next_deadline_ms(void)
@@ -414,7 +414,7 @@ int portal_socket_wamr_next_deadline_ms(void)
     for (wamr_app *entry = live_apps; entry; entry = entry->next) {
         if (!entry->active)
             continue;
-        int ms = portal_tls_next_deadline_ms(&entry->app);
+        int ms = portal_app_next_deadline_ms(&entry->app);
         if (ms >= 0 && (earliest < 0 || ms < earliest))
             earliest = ms;
     }

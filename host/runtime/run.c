@@ -138,13 +138,13 @@ bool portal_rt_wait(portal_rt *rt, int timeout_ms)
             return true;
         }
         int wait = portal_deadline_remaining_ms(deadline);
-        int tls_wait = portal_tls_next_deadline_ms(&rt->app);
-        if (tls_wait >= 0 && (wait < 0 || tls_wait < wait))
-            wait = tls_wait;
+        int module_wait = portal_app_next_deadline_ms(&rt->app);
+        if (module_wait >= 0 && (wait < 0 || module_wait < wait))
+            wait = module_wait;
         portal_wait_entry fds[1 + 256];
         fds[0].fd = portal_platform_interrupt_fd(); /* the signal pipe, or what stands for it */
         fds[0].events = PORTAL_WAIT_READ;
-        int n = 1 + portal_tls_poll_fill(&rt->app, fds + 1, 256);
+        int n = 1 + portal_app_wait_fill(&rt->app, fds + 1, 256);
         int ready = portal_platform_wait_many(fds, n, wait);
         if (ready == PORTAL_IO_ERROR) {
             rt->wait_errno = portal_platform_last_errno() ? portal_platform_last_errno() : EIO;
@@ -156,7 +156,7 @@ bool portal_rt_wait(portal_rt *rt, int timeout_ms)
             }
         }
         if (n > 1)
-            portal_tls_poll_service(&rt->app);
+            portal_app_service(&rt->app);
         if (portal_deadline_remaining_ms(deadline) == 0)
             return true;
     }

@@ -13,7 +13,6 @@
 #include "../api/api.h"
 #include "../core/app.h"
 #include "../platform/platform.h"
-#include "../tls/tls.h"
 #include "socket.h"
 
 #define POLL_ENTRY_SIZE 8
@@ -57,6 +56,18 @@ typedef struct poll_plan {
 } poll_plan;
 
 /* One pass over the entries: what is ready without waiting, and what to poll. */
+static const portal_socket_poll_ext *poll_ext;
+
+void portal_socket_set_poll_ext(const portal_socket_poll_ext *ext)
+{
+    poll_ext = ext;
+}
+
+void portal_socket_mark_ext_listener(portal_socket *s)
+{
+    s->ext_listener = 1;
+}
+
 static int plan_entries(portal_app *app, const uint8_t *entries, uint32_t count, poll_plan *plan)
 {
     int ready = 0;
@@ -75,10 +86,10 @@ static int plan_entries(portal_app *app, const uint8_t *entries, uint32_t count,
         case PORTAL_HANDLE_SOCKET: {
             portal_socket *s = portal_handles_get(&app->handles, handle, PORTAL_HANDLE_SOCKET);
             fd = s->fd;
-            if (s->listening && s->tls_listener) {
+            if (s->listening && s->ext_listener && poll_ext && poll_ext->listener_poll) {
                 bool watch;
                 int wake;
-                if (portal_tls_listener_poll(app, handle, &watch, &wake))
+                if (poll_ext->listener_poll(app, handle, &watch, &wake))
                     now |= POLL_IN;
                 plan->wait_ms = min_wait(plan->wait_ms, wake);
                 if (!watch)
@@ -99,19 +110,20 @@ static int plan_entries(portal_app *app, const uint8_t *entries, uint32_t count,
             }
             break;
         }
-        case PORTAL_HANDLE_TLS_SESSION: {
-            int tls_now = 0;
-            portal_tls_session_poll(app, handle, &fd, &tls_now);
-            if (tls_now & PORTAL_WAIT_READ)
+        default: {
+            int ext_now = 0;
+            if (!poll_ext || !poll_ext->handle_poll ||
+                !poll_ext->handle_poll(app, handle, &fd, &ext_now)) {
+                plan->ready[i] = POLL_INVALID;
+                ready++;
+                continue;
+            }
+            if (ext_now & PORTAL_WAIT_READ)
                 now |= POLL_IN;
-            if (tls_now & PORTAL_WAIT_HANGUP)
+            if (ext_now & PORTAL_WAIT_HANGUP)
                 now |= POLL_HUP;
             break;
         }
-        default:
-            plan->ready[i] = POLL_INVALID;
-            ready++;
-            continue;
         }
         plan->ready[i] = (uint16_t)(now & (want | POLL_HUP));
         if (plan->ready[i])
@@ -180,8 +192,8 @@ int32_t portal_sock_poll(portal_app *app, uint8_t *entries, uint32_t entries_len
     for (;;) {
         int ready = plan_entries(app, entries, count, &plan);
         int entry_fds = plan.nfds;
-        plan.nfds += portal_tls_poll_fill(app, plan.fds + plan.nfds, (int)(cap - (size_t)plan.nfds - 1));
-        bool has_tls_work = plan.nfds > entry_fds;
+        plan.nfds += portal_app_wait_fill(app, plan.fds + plan.nfds, (int)(cap - (size_t)plan.nfds - 1));
+        bool has_module_work = plan.nfds > entry_fds;
         portal_fd stop_fd = portal_platform_interrupt_fd();
         if (stop_fd != PORTAL_FD_INVALID) {
             plan.fds[plan.nfds].fd = stop_fd;
@@ -198,7 +210,7 @@ int32_t portal_sock_poll(portal_app *app, uint8_t *entries, uint32_t entries_len
                 int64_t left = start + timeout_ms - portal_platform_now_ms();
                 wait = left > 0 ? (int)left : 0;
             }
-            wait = min_wait(wait, portal_tls_next_deadline_ms(app));
+            wait = min_wait(wait, portal_app_next_deadline_ms(app));
             wait = min_wait(wait, plan.wait_ms);
             if (app->next_timer_ms) {
                 int timer = app->next_timer_ms(app);
@@ -222,10 +234,10 @@ int32_t portal_sock_poll(portal_app *app, uint8_t *entries, uint32_t entries_len
                                  portal_platform_last_error());
             goto out;
         }
-        if (has_tls_work)
-            portal_tls_poll_service(app);
+        if (has_module_work)
+            portal_app_service(app);
         ready = collect(&plan, count);
-        if (has_tls_work && ready == 0 && n > 0) {
+        if (has_module_work && ready == 0 && n > 0) {
             /* A handshake may have finished: re-plan without waiting. */
             ready = plan_entries(app, entries, count, &plan);
         }

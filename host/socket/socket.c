@@ -109,6 +109,12 @@ static int32_t too_many_sockets(portal_app *app, const char *who)
 }
 
 /* Puts a fresh descriptor behind a new handle; on failure the descriptor is closed. */
+/* Registered on the app's first socket: teardown closes whatever plain sockets are left. */
+const portal_module_ops portal_socket_module = {
+    .name = "portal_socket",
+    .teardown = portal_socket_teardown,
+};
+
 static int32_t adopt_fd(portal_app *app, const char *who, portal_fd fd, int family, int type)
 {
     portal_socket *s = calloc(1, sizeof *s);
@@ -120,7 +126,9 @@ static int32_t adopt_fd(portal_app *app, const char *who, portal_fd fd, int fami
     s->family = family;
     s->type = type;
     int32_t handle = portal_handles_add(&app->handles, PORTAL_HANDLE_SOCKET, s);
-    if (handle <= 0) {
+    if (handle <= 0 || !portal_app_use_module(app, &portal_socket_module)) {
+        if (handle > 0)
+            portal_handles_remove(&app->handles, handle);
         portal_platform_close(fd);
         free(s);
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: handle table full", who);

@@ -3,6 +3,7 @@
 #ifndef PORTAL_SOCKET_H
 #define PORTAL_SOCKET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +21,7 @@ typedef struct portal_socket {
     int type;       /* 1 stream, 2 datagram */
     int listening;  /* listen() succeeded */
     int connecting; /* a connect is in progress (sockConnect may be called again to finish it) */
-    int tls_listener; /* used with tlsAccept: sockPoll reports finished handshakes on it */
+    int ext_listener; /* a module accepts on it (tlsAccept): sockPoll asks that module (poll ext) */
     int64_t accept_paused_until_ms; /* see portal_socket_accept_failed */
 } portal_socket;
 
@@ -51,7 +52,26 @@ uint32_t portal_sockaddr_encode(const portal_sockaddr *addr, uint8_t *buf, uint3
 /* Writes "a.b.c.d:port" or "[v6]:port" (NUL-terminated, cut to `size`) for messages. */
 void portal_sockaddr_format(const portal_sockaddr *addr, char *out, size_t size);
 
+/* How sockPoll sees what a module built on sockets owns (TLS: its sessions, and listeners with
+ * handshakes in flight), so that the socket module never calls that module by name. One per
+ * process, set by the module when an app first uses it.
+ * handle_poll: for a live handle of the module's, its descriptor and the events ready without
+ * waiting (PORTAL_WAIT_READ/HANGUP); false when the handle is not one of its own.
+ * listener_poll: for a listener marked with portal_socket_mark_ext_listener, true when an accepted
+ * client waits for the app; *watch_fd whether new connections can be taken now, *wake_ms when that
+ * changes (-1 = not by time). */
+typedef struct portal_socket_poll_ext {
+    bool (*handle_poll)(struct portal_app *app, int32_t handle, portal_fd *fd, int *ready_now);
+    bool (*listener_poll)(struct portal_app *app, int32_t listener, bool *watch_fd, int *wake_ms);
+} portal_socket_poll_ext;
+void portal_socket_set_poll_ext(const portal_socket_poll_ext *ext);
+/* The module accepts on this listener (sockPoll asks it through listener_poll). */
+void portal_socket_mark_ext_listener(portal_socket *s);
+
 /* Closes every plain socket the app still owns. */
 void portal_socket_teardown(struct portal_app *app);
+/* The module's hooks (core/app.h); registered with the app when it opens its first socket, and by
+ * the TLS module before its own, so TLS sessions are torn down before the sockets. */
+extern const struct portal_module_ops portal_socket_module;
 
 #endif

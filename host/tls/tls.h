@@ -21,6 +21,10 @@ int portal_tls_library_init(void);
 /* Frees every TLS session, pending handshake and config the app owns. */
 void portal_tls_teardown(struct portal_app *app);
 
+/* The module's hooks (core/app.h: teardown and the event-loop functions below), registered with
+ * the app when it first uses TLS. */
+extern const struct portal_module_ops portal_tls_module;
+
 /* Event-loop integration: pending handshakes keep progressing while the app sleeps.
  * fill: writes up to `max` wait entries for pending handshakes, returns how many.
  * service: advances every pending handshake whose socket is ready or whose deadline passed.

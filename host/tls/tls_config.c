@@ -22,6 +22,7 @@
 #endif
 
 #include "../api/api.h"
+#include "../socket/socket.h"
 #include "tls.h"
 
 /* mbedTLS 2.x can be built with DEFLATE record compression, which has no run-time switch; a
@@ -164,6 +165,18 @@ portal_tls_state *portal_tls_state_get(portal_app *app, const char *who)
                     portal_tls_error_text(cause, err, sizeof err));
         return NULL;
     }
+    /* The module's hooks (tls.h); the socket module first, so that teardown, which runs in
+     * reverse order, ends sessions and handshakes before the listeners they came from. */
+    if (!portal_app_use_module(app, &portal_socket_module) ||
+        !portal_app_use_module(app, &portal_tls_module)) {
+        mbedtls_ctr_drbg_free(&state->drbg);
+        mbedtls_entropy_free(&state->entropy);
+        free(state->pending);
+        free(state);
+        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: too many host modules", who);
+        return NULL;
+    }
+    portal_socket_set_poll_ext(&portal_tls_poll_ext);
     app->tls = state;
     return state;
 }

@@ -20,6 +20,7 @@
 
 #include "../core/app.h"
 #include "../core/deadline.h"
+#include "../socket/socket.h"
 #include "../platform/platform.h"
 
 /* mbedTLS 3.x is what ESP-IDF 5 ships; Debian has 2.28. Every difference is behind this switch. */
@@ -170,6 +171,10 @@ void portal_tls_config_handshake_failed(tls_config *config, int mbedtls_ret);
 const char *portal_tls_error_text(int mbedtls_ret, char *buf, size_t size);
 /* True when an mbedTLS result (possibly high + low level) says an allocation failed. */
 bool portal_tls_error_is_alloc(int mbedtls_ret);
+
+/* ---- tls_session.c ---- */
+/* sockPoll's view of sessions and TLS listeners (socket.h), set when an app first uses TLS. */
+extern const portal_socket_poll_ext portal_tls_poll_ext;
 
 /* ---- tls_engine.c ---- */
 /* Builds a connection around an accepted socket (takes ownership of fd). NULL on failure, with the

@@ -70,7 +70,7 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
     if (!sock->listening)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "tlsAccept: socket %d is not listening", (int)listener);
-    sock->tls_listener = 1;
+    portal_socket_mark_ext_listener(sock);
     /* Before any handshake work (upstream bug 16, docs/abi.md): a finished client must never be
      * dropped. */
     if (app->open_sessions >= app->limits.max_tls_sessions)
@@ -407,3 +407,17 @@ int portal_tls_next_deadline_ms(portal_app *app)
 {
     return portal_tls_engine_next_deadline_ms(app);
 }
+
+const portal_module_ops portal_tls_module = {
+    .name = "portal_socket_tls",
+    .teardown = portal_tls_teardown,
+    .wait_fill = portal_tls_poll_fill,
+    .service = portal_tls_poll_service,
+    .next_deadline_ms = portal_tls_next_deadline_ms,
+};
+
+/* How sockPoll sees sessions and the listeners tlsAccept uses (socket.h). */
+const portal_socket_poll_ext portal_tls_poll_ext = {
+    .handle_poll = portal_tls_session_poll,
+    .listener_poll = portal_tls_listener_poll,
+};
