@@ -133,9 +133,51 @@ static void test_deadline(void)
     CHECK(big > INT32_MAX - 1000);
 }
 
+/* Module hooks: registered once, torn down in reverse order, waits and deadlines combined. */
+static char teardown_order[8];
+static int teardown_count;
+static void teardown_a(portal_app *app) { (void)app; teardown_order[teardown_count++] = 'a'; }
+static void teardown_b(portal_app *app) { (void)app; teardown_order[teardown_count++] = 'b'; }
+static int fill_one(portal_app *app, portal_wait_entry *entries, int max)
+{
+    (void)app;
+    if (max < 1)
+        return 0;
+    entries[0].fd = 7;
+    entries[0].events = PORTAL_WAIT_READ;
+    return 1;
+}
+static int services;
+static void service(portal_app *app) { (void)app; services++; }
+static int deadline_50(portal_app *app) { (void)app; return 50; }
+static int deadline_none(portal_app *app) { (void)app; return -1; }
+
+static void test_modules(void)
+{
+    static const portal_module_ops a = {"a", teardown_a, fill_one, service, deadline_50};
+    static const portal_module_ops b = {"b", teardown_b, fill_one, service, deadline_none};
+    portal_app app;
+    CHECK(portal_app_init(&app, NULL));
+    CHECK(portal_app_next_deadline_ms(&app) == -1);
+    CHECK(portal_app_use_module(&app, &a));
+    CHECK(portal_app_use_module(&app, &b));
+    CHECK(portal_app_use_module(&app, &a)); /* again: no second entry */
+    CHECK(app.module_count == 2);
+    portal_wait_entry entries[4];
+    CHECK(portal_app_wait_fill(&app, entries, 4) == 2);
+    CHECK(portal_app_wait_fill(&app, entries, 1) == 1); /* never past max */
+    portal_app_service(&app);
+    CHECK(services == 2);
+    CHECK(portal_app_next_deadline_ms(&app) == 50);
+    portal_app_teardown(&app);
+    CHECK(teardown_count == 2 && teardown_order[0] == 'b' && teardown_order[1] == 'a');
+    CHECK(app.module_count == 0);
+}
+
 int main(void)
 {
     test_deadline();
+    test_modules();
     test_handles();
     test_last_error();
     test_features();
