@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_hostile.sh - the hostile app against portal-host: every portal_socket and portal_net import
-# (and portal.lastErrorMessage) with bogus handles and values (-1 with a message, or the documented
+# (and portal.lastErrorMessage; for the TLS client extension, the buffer arguments of
+# tlsClientConfigCreate and tlsConnect and the 584-byte tlsSessionInfo) with bogus handles and values (-1 with a message, or the documented
 # result), with extreme but valid memory ranges (no trap, nothing written outside them), and with
 # ranges outside linear memory: far away, past the end, huge, negative and 32-bit-wrapping lengths,
 # an unterminated string. Each of those must trap the app (exit 134) with the import and argument
@@ -164,6 +165,25 @@ netResolveIpv4-out-neglen|portal_net.netResolveIpv4|out
 lastErrorMessage-out-far|portal.lastErrorMessage|out
 lastErrorMessage-out-past-end|portal.lastErrorMessage|out
 lastErrorMessage-out-neglen|portal.lastErrorMessage|out
+tlsClientConfigCreate-ca_pem-far|portal_socket_tls.tlsClientConfigCreate|ca_pem
+tlsClientConfigCreate-ca_pem-past-end|portal_socket_tls.tlsClientConfigCreate|ca_pem
+tlsClientConfigCreate-ca_pem-neglen|portal_socket_tls.tlsClientConfigCreate|ca_pem
+tlsClientConfigCreate-cert_pem-far|portal_socket_tls.tlsClientConfigCreate|cert_pem
+tlsClientConfigCreate-cert_pem-past-end|portal_socket_tls.tlsClientConfigCreate|cert_pem
+tlsClientConfigCreate-cert_pem-neglen|portal_socket_tls.tlsClientConfigCreate|cert_pem
+tlsClientConfigCreate-key_pem-far|portal_socket_tls.tlsClientConfigCreate|key_pem
+tlsClientConfigCreate-key_pem-past-end|portal_socket_tls.tlsClientConfigCreate|key_pem
+tlsClientConfigCreate-key_pem-wrap|portal_socket_tls.tlsClientConfigCreate|key_pem
+tlsClientConfigCreate-alpn-far|portal_socket_tls.tlsClientConfigCreate|alpn
+tlsClientConfigCreate-alpn-past-end|portal_socket_tls.tlsClientConfigCreate|alpn
+tlsClientConfigCreate-alpn-neglen|portal_socket_tls.tlsClientConfigCreate|alpn
+tlsConnect-host-unterminated|portal_socket_tls.tlsConnect|host
+tlsConnect-host-far|portal_socket_tls.tlsConnect|host
+tlsConnect-addr-far|portal_socket_tls.tlsConnect|addr
+tlsConnect-addr-past-end|portal_socket_tls.tlsConnect|addr
+tlsConnect-addr-neglen|portal_socket_tls.tlsConnect|addr
+tlsSessionInfo-out-past-end|portal_socket_tls.tlsSessionInfo|out
+tlsSessionInfo-out-far|portal_socket_tls.tlsSessionInfo|out
 EOF
 # the exact wording, once: offset, length and memory size are given
 run_app 20 trap sockSend-buf-far > "$WORK/t.out" 2> "$WORK/t.err"
@@ -172,6 +192,9 @@ check "trap message gives offset, length and memory size" grep -qE \
 run_app 20 trap netResolveIpv4-host-unterminated > "$WORK/t.out" 2> "$WORK/t.err"
 check "unterminated host name: says the string is not terminated inside memory" grep -qE \
     "portal_net.netResolveIpv4 argument host \(string at offset [0-9]+ is not terminated inside memory of size [0-9]+\)" "$WORK/t.err"
+run_app 20 trap tlsConnect-host-unterminated > "$WORK/t.out" 2> "$WORK/t.err"
+check "tlsConnect with an unterminated host name: says the string is not terminated" \
+    grep -qE "app trapped in _start: out of bounds memory access: portal_socket_tls.tlsConnect argument host \(string at offset [0-9]+ is not terminated inside memory of size [0-9]+\)" "$WORK/t.err"
 
 # the Wi-Fi scan imports the desktop does not provide trap as unlinked imports
 for imp in wifiScanStart wifiScanIsRunning wifiScanGetCount wifiScanGetBest wifiScanGetRecord; do

@@ -1,5 +1,6 @@
 /* hostile - a test app that attacks every import of portal_socket and portal_net (and
- * portal.lastErrorMessage) with bad values and bad memory ranges; run by
+ * portal.lastErrorMessage, and the buffers of the TLS client extension: tlsClientConfigCreate,
+ * tlsConnect, the 584-byte tlsSessionInfo) with bad values and bad memory ranges; run by
  * tests/integration/test_hostile.sh, which holds the expectations.
  *   values PORT   bad handles, domains, types and lengths, plus memory ranges that are valid
  *                 although extreme (offset 0, the whole memory, ending exactly at the end; a real
@@ -18,6 +19,9 @@
 #include <portal/net.h>
 #include <portal/portal.h>
 #include <portal/socket.h>
+#include <portal/tls_socket.h>
+
+#include "dev_certs.h" /* a valid certificate and key for the arguments that are not under test */
 
 #define FAR_AWAY 0xFFFFFFF0u
 
@@ -307,6 +311,45 @@ static int32_t t_scan_record(uint32_t o, uint32_t l, int32_t s)
     return wifiScanGetRecord(0, at(o), (int32_t)l);
 }
 
+/* The TLS client extension: every buffer argument, the others valid. tlsConnect gets a valid
+ * client config (sock is one here, see run_trap), port 443 by name or port 0 with an address. */
+static int32_t t_client_ca(uint32_t o, uint32_t l, int32_t s)
+{
+    (void)s;
+    return tlsClientConfigCreate(at(o), l, NULL, 0, NULL, 0, NULL, 0, 0);
+}
+static int32_t t_client_cert(uint32_t o, uint32_t l, int32_t s)
+{
+    (void)s;
+    return tlsClientConfigCreate(dev_ca_cert, sizeof dev_ca_cert, at(o), l, dev_server_ec_key,
+                                 sizeof dev_server_ec_key, NULL, 0, 0);
+}
+static int32_t t_client_key(uint32_t o, uint32_t l, int32_t s)
+{
+    (void)s;
+    return tlsClientConfigCreate(dev_ca_cert, sizeof dev_ca_cert, dev_server_ec_cert,
+                                 sizeof dev_server_ec_cert, at(o), l, NULL, 0, 0);
+}
+static int32_t t_client_alpn(uint32_t o, uint32_t l, int32_t s)
+{
+    (void)s;
+    return tlsClientConfigCreate(dev_ca_cert, sizeof dev_ca_cert, NULL, 0, NULL, 0, at(o), l, 0);
+}
+static int32_t t_connect_host(uint32_t o, uint32_t l, int32_t config)
+{
+    (void)l;
+    return tlsConnect(config, at(o), NULL, 0, 443, 0);
+}
+static int32_t t_connect_addr(uint32_t o, uint32_t l, int32_t config)
+{
+    return tlsConnect(config, "localhost", at(o), l, 0, 0);
+}
+static int32_t t_session_info(uint32_t o, uint32_t l, int32_t s)
+{
+    (void)s;
+    return tlsSessionInfo(1, at(o), l);
+}
+
 static const trap_case cases[] = {
     {"sockConnect-addr-far", t_connect, ABSOLUTE, FAR_AWAY, 12},
     {"sockConnect-addr-past-end", t_connect, FROM_END, 6, 12},
@@ -341,6 +384,25 @@ static const trap_case cases[] = {
     {"lastErrorMessage-out-far", t_last_error, ABSOLUTE, FAR_AWAY, 64},
     {"lastErrorMessage-out-past-end", t_last_error, FROM_END, 10, 64},
     {"lastErrorMessage-out-neglen", t_last_error, IN_BUF, 0, 0xFFFFFFFFu},
+    {"tlsClientConfigCreate-ca_pem-far", t_client_ca, ABSOLUTE, FAR_AWAY, 16},
+    {"tlsClientConfigCreate-ca_pem-past-end", t_client_ca, FROM_END, 100, 101},
+    {"tlsClientConfigCreate-ca_pem-neglen", t_client_ca, IN_BUF, 0, 0xFFFFFFFFu},
+    {"tlsClientConfigCreate-cert_pem-far", t_client_cert, ABSOLUTE, FAR_AWAY, 16},
+    {"tlsClientConfigCreate-cert_pem-past-end", t_client_cert, FROM_END, 1, 600},
+    {"tlsClientConfigCreate-cert_pem-neglen", t_client_cert, IN_BUF, 0, 0x80000000u},
+    {"tlsClientConfigCreate-key_pem-far", t_client_key, ABSOLUTE, FAR_AWAY, 16},
+    {"tlsClientConfigCreate-key_pem-past-end", t_client_key, FROM_END, 10, 241},
+    {"tlsClientConfigCreate-key_pem-wrap", t_client_key, ABSOLUTE, 0xFFFFFF00u, 0x200},
+    {"tlsClientConfigCreate-alpn-far", t_client_alpn, ABSOLUTE, FAR_AWAY, 8},
+    {"tlsClientConfigCreate-alpn-past-end", t_client_alpn, FROM_END, 4, 8},
+    {"tlsClientConfigCreate-alpn-neglen", t_client_alpn, IN_BUF, 0, 0xFFFFFFF8u},
+    {"tlsConnect-host-unterminated", t_connect_host, FROM_END, 16, 0},
+    {"tlsConnect-host-far", t_connect_host, ABSOLUTE, FAR_AWAY, 0},
+    {"tlsConnect-addr-far", t_connect_addr, ABSOLUTE, FAR_AWAY, 12},
+    {"tlsConnect-addr-past-end", t_connect_addr, FROM_END, 20, 28},
+    {"tlsConnect-addr-neglen", t_connect_addr, IN_BUF, 0, 0xFFFFFFFFu},
+    {"tlsSessionInfo-out-past-end", t_session_info, FROM_END, 328, 584},
+    {"tlsSessionInfo-out-far", t_session_info, ABSOLUTE, FAR_AWAY, 584},
     {"wifiScanStart", t_scan_start, ABSOLUTE, 0, 0},
     {"wifiScanIsRunning", t_scan_running, ABSOLUTE, 0, 0},
     {"wifiScanGetCount", t_scan_count, ABSOLUTE, 0, 0},
@@ -362,10 +424,14 @@ static int run_trap(const char *name)
     uint32_t offset = c->base == FROM_END ? mem - c->offset :
                       c->base == IN_BUF   ? (uint32_t)(uintptr_t)buf :
                                             c->offset;
-    if (c->call == t_resolve_host && c->base == FROM_END)
+    if ((c->call == t_resolve_host || c->call == t_connect_host) && c->base == FROM_END)
         memset(at(offset), 'x', c->offset); /* a host name that runs into the end of memory */
-    /* A valid socket (a listener for the accept calls), so nothing but the range is wrong. */
-    int32_t sock = tcp4();
+    /* A valid socket (a listener for the accept calls; a client config for tlsConnect), so
+     * nothing but the range is wrong. */
+    int32_t sock = c->call == t_connect_host || c->call == t_connect_addr
+                       ? tlsClientConfigCreate(NULL, 0, NULL, 0, NULL, 0, NULL, 0,
+                                               PP_TLS_CLIENT_NO_VERIFY)
+                       : tcp4();
     if (c->call == t_accept || c->call == t_accept_to) {
         SocketAddr any = pp_addr4_loopback(0);
         sockBind(sock, &any, sizeof any);

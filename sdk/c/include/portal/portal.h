@@ -28,6 +28,7 @@ enum {
 #define PP_FEATURE_EXT_TLS_SESSION_INFO (UINT64_C(1) << 33)
 #define PP_FEATURE_EXT_TLS_NO_TICKETS (UINT64_C(1) << 34)
 #define PP_FEATURE_EXT_SOCKET_POLL (UINT64_C(1) << 35)
+#define PP_FEATURE_EXT_TLS_CLIENT (UINT64_C(1) << 36)
 
 PORTAL_IMPORT(portal, apiVersion) int32_t apiVersion(void);
 PORTAL_IMPORT(portal, apiFeatures) int64_t apiFeatures(void);

@@ -1,6 +1,8 @@
 /* tls_socket.h - C SDK: module `portal_socket_tls` (TLS servers on top of a `portal_socket`
- * listener): the six upstream imports, the tlsSessionInfo extension with its struct, the config
- * flags and thin helpers. Semantics, errors and limits: docs/spec-socket-tls.md. */
+ * listener, and TLS clients): the six upstream imports, the tlsSessionInfo extension with its
+ * structs, the TLS client extension (tlsClientConfigCreate/Free, tlsConnect), the config flags and
+ * thin helpers. Semantics, errors and limits: docs/spec-socket-tls.md; the extensions:
+ * docs/extensions.md. */
 #ifndef PORTAL_SDK_TLS_SOCKET_H
 #define PORTAL_SDK_TLS_SOCKET_H
 
@@ -51,6 +53,9 @@ int32_t tlsSessionInfo(int32_t session, void *out, uint32_t out_len);
 #define PP_TLS_VERSION_1_3 0x0304
 #define PP_TLS_INFO_RESUMED 0x1         /* the session was resumed from a ticket */
 #define PP_TLS_INFO_CLIENT_VERIFIED 0x2 /* a client certificate was verified against the CA */
+#define PP_TLS_INFO_PEER_VERIFIED 0x2   /* the same bit, read on a client session: the server's */
+#define PP_TLS_INFO_CLIENT_SESSION 0x4  /* made by tlsConnect (PP_FEATURE_EXT_TLS_CLIENT) */
+#define PP_TLS_INFO_UNVERIFIED 0x8      /* its config had PP_TLS_CLIENT_NO_VERIFY: not verified */
 
 /* The 328 bytes tlsSessionInfo writes (packed, little-endian). */
 typedef struct __attribute__((packed)) pp_tls_session_info {
@@ -65,7 +70,75 @@ _Static_assert(offsetof(pp_tls_session_info, flags) == 4, "flags at 4");
 _Static_assert(offsetof(pp_tls_session_info, cipher) == 8, "cipher at 8");
 _Static_assert(offsetof(pp_tls_session_info, subject) == 72, "subject at 72");
 
+/* The 584-byte form (hosts with PP_FEATURE_EXT_TLS_CLIENT): the 328 bytes above, then the
+ * negotiated ALPN protocol. For a client session `subject` is the server certificate's subject. */
+typedef struct __attribute__((packed)) pp_tls_session_info_ex {
+    int32_t protocol_version;
+    int32_t flags;
+    char cipher[64];
+    char subject[256];
+    char alpn[256]; /* NUL-terminated, "" when none was negotiated */
+} pp_tls_session_info_ex;
+_Static_assert(sizeof(pp_tls_session_info_ex) == 584, "pp_tls_session_info_ex is 584 bytes");
+_Static_assert(offsetof(pp_tls_session_info_ex, flags) == 4, "ex flags at 4");
+_Static_assert(offsetof(pp_tls_session_info_ex, cipher) == 8, "ex cipher at 8");
+_Static_assert(offsetof(pp_tls_session_info_ex, subject) == 72, "ex subject at 72");
+_Static_assert(offsetof(pp_tls_session_info_ex, alpn) == 328, "ex alpn at 328");
+
+/* ---- TLS client sessions (extension, PP_FEATURE_EXT_TLS_CLIENT; docs/extensions.md) ---- */
+
+/* tlsClientConfigCreate flags (PP_TLS_NO_TICKETS, 0x2, applies too: no resumption). */
+#define PP_TLS_CLIENT_NO_VERIFY 0x1 /* DEVELOPMENT ONLY: the server certificate is not checked */
+
+/* A client config: trust anchors (PEM or one DER certificate; length 0 = the host's default
+ * trust store), an optional client certificate + key for mutual TLS (both or neither), the ALPN
+ * protocols to offer ("h2,http/1.1"; length 0 = none) and flags. The host copies everything.
+ * Counts against the per-app config limit. Returns a config handle (> 0). */
+PORTAL_IMPORT(portal_socket_tls, tlsClientConfigCreate)
+int32_t tlsClientConfigCreate(const void *ca_pem, uint32_t ca_pem_len, const void *cert_pem,
+                              uint32_t cert_pem_len, const void *key_pem, uint32_t key_pem_len,
+                              const char *alpn, uint32_t alpn_len, int32_t flags);
+/* Frees the config and the sessions it remembered for resumption; connected sessions keep
+ * working. */
+PORTAL_IMPORT(portal_socket_tls, tlsClientConfigFree) int32_t tlsClientConfigFree(int32_t config);
+/* Opens a TLS client session to `host` (NUL-terminated DNS name or IP literal: SNI and the name
+ * the certificate must match). addr_len 0: the host resolves `host` without stalling the app
+ * and connects to `port`; addr_len 12 / 28: connects to that SocketAddr / SocketAddr6, port 0.
+ * timeout_ms 0 returns the handle at once while the handshake goes on in the host (sockPoll
+ * reports it OUT when done, ERR when it failed; the failure comes from the next call on it);
+ * > 0 / < 0 wait for the handshake. Returns a session handle for tlsSend/tlsRecv/tlsClose. */
+PORTAL_IMPORT(portal_socket_tls, tlsConnect)
+int32_t tlsConnect(int32_t config, const char *host, const void *addr, uint32_t addr_len,
+                   int32_t port, int32_t timeout_ms);
+
 /* ---- helpers ---- */
+
+/* True when the host has the TLS client extension (calling its imports elsewhere traps). */
+static inline int pp_tls_has_client(void) { return pp_has_features(PP_FEATURE_EXT_TLS_CLIENT); }
+
+/* A client config that verifies servers against `ca` (ca_len 0: the host's default trust store),
+ * with no client certificate, no ALPN and session resumption on. */
+static inline int32_t pp_tls_client_config(const void *ca, uint32_t ca_len)
+{
+    return tlsClientConfigCreate(ca, ca_len, NULL, 0, NULL, 0, NULL, 0, 0);
+}
+
+/* Connects to host:port, the host resolving the name (e.g. "example.org", "127.0.0.1", "::1"). */
+static inline int32_t pp_tls_connect_host(int32_t config, const char *host, int32_t port,
+                                          int32_t timeout_ms)
+{
+    return tlsConnect(config, host, NULL, 0, port, timeout_ms);
+}
+
+/* Connects to a resolved address (SocketAddr, SocketAddr6 or a pp_sockaddr_any holding either);
+ * `host` is still the name the server's certificate must be valid for. */
+static inline int32_t pp_tls_connect_addr(int32_t config, const char *host,
+                                          const pp_sockaddr_any *addr, int32_t timeout_ms)
+{
+    uint32_t len = addr->v4.family == PP_AF_INET6 ? (uint32_t)sizeof(SocketAddr6)
+                                                  : (uint32_t)sizeof(SocketAddr);
+    return tlsConnect(config, host, addr, len, 0, timeout_ms);
+}
 
 /* A server config without client certificates. */
 static inline int32_t pp_tls_server_config(const void *cert_pem, uint32_t cert_pem_len,
@@ -81,6 +154,28 @@ static inline int32_t pp_tls_session_info_get(int32_t session, pp_tls_session_in
     if (!pp_has_features(PP_FEATURE_EXT_TLS_SESSION_INFO))
         return PP_ERR_NOT_FOUND;
     return tlsSessionInfo(session, info, (uint32_t)sizeof *info);
+}
+
+/* The 584-byte form: returns 584, or 328 on a host without the TLS client extension (alpn then
+ * stays ""), or the error; PP_ERR_NOT_FOUND on a host without tlsSessionInfo. On a client
+ * session still connecting: PP_ERR_NOT_READY ("handshake in progress"); one that failed: -2 and
+ * the reason. */
+static inline int32_t pp_tls_session_info_ex_get(int32_t session, pp_tls_session_info_ex *info)
+{
+    if (!pp_has_features(PP_FEATURE_EXT_TLS_SESSION_INFO))
+        return PP_ERR_NOT_FOUND;
+    info->alpn[0] = 0;
+    uint32_t len = pp_tls_has_client() ? (uint32_t)sizeof *info : (uint32_t)sizeof(pp_tls_session_info);
+    return tlsSessionInfo(session, info, len);
+}
+
+/* Where a client session's handshake stands: 0 done, PP_ERR_NOT_READY still going (resolve,
+ * connect or handshake), else the failure (pp_last_error() gives the reason). Never waits. */
+static inline int32_t pp_tls_connect_status(int32_t session)
+{
+    pp_tls_session_info info;
+    int32_t rc = tlsSessionInfo(session, &info, (uint32_t)sizeof info);
+    return rc > 0 ? 0 : rc;
 }
 
 /* Same test as for plain sockets: the message says "closed" when the client is gone. */
