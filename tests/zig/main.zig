@@ -1,7 +1,8 @@
 //! zig-sdk-test - unit tests of the Zig SDK, run under portal-host: error-code mapping (pure and
 //! through real host calls), the SocketAddr layouts (12 bytes, offsets 0/4/6/10; the 28-byte IPv6
-//! form), microtask action encoding, sdk.fs against portal-host's card (zig.unit passes --sd), and
-//! a microtask that must still run after main returned.
+//! form), microtask action encoding, sdk.fs against portal-host's card (zig.unit passes --sd), the
+//! TLS client wrappers against a loopback listener that hangs up, and a microtask that must still
+//! run after main returned.
 //! Prints one line per check and "zig-sdk: N passed, N failed"; exits 1 on any failure.
 const std = @import("std");
 const sdk = @import("sdk");
@@ -312,6 +313,80 @@ fn testFs() void {
     expect(if (fs.rmdir("/sdcard/zig")) |_| true else |_| false, "rmdir", .{});
 }
 
+/// The TLS client extension (feature bit 36): configs, argument errors, and a connect with
+/// timeout 0 to a plain listener in this app that accepts and hangs up mid-handshake.
+fn testTlsClient() void {
+    expect(sdk.core.hasFeatures(sdk.Feature.ext_tls_client), "feature bit 36 (ext_tls_client)", .{});
+    expect(isErr(tls.TlsClientConfig.create(.{ .flags = 0x4 }), error.InvalidArgument), "TlsClientConfig.create with unknown flags -> InvalidArgument", .{});
+    var buf: [128]u8 = undefined;
+    const msg = sdk.core.lastErrorMessage(&buf);
+    expect(std.mem.eql(u8, msg, "tlsClientConfigCreate: unknown flags 0x4"), "its message: {s}", .{msg});
+    expect(isErr(tls.TlsClientConfig.create(.{ .alpn = "h2,,x", .flags = tls.ClientFlags.no_verify }), error.InvalidArgument), "a bad ALPN list -> InvalidArgument", .{});
+    // empty slices: length 0 with an address inside memory (no trap), i.e. "none"
+    var cfg = tls.TlsClientConfig.create(.{ .ca_pem = "", .cert_pem = "", .key_pem = "", .alpn = "", .flags = tls.ClientFlags.no_verify | tls.ClientFlags.no_tickets }) catch {
+        expect(false, "TlsClientConfig.create(no_verify | no_tickets, empty slices): {s}", .{sdk.core.lastError()});
+        return;
+    };
+    expect(cfg.handle > 0, "TlsClientConfig.create with empty slices and no_verify -> handle {d}", .{cfg.handle});
+    defer cfg.free();
+    expect(isErr(tls.TlsSocket.connect(cfg, "", 443, 0), error.InvalidArgument), "TlsSocket.connect to \"\" -> InvalidArgument", .{});
+    expect(isErr(tls.TlsSocket.connect(tls.TlsClientConfig{ .handle = 0 }, "localhost", 443, 0), error.InvalidArgument), "TlsSocket.connect with config 0 -> InvalidArgument", .{});
+
+    var port: u16 = 0;
+    var listener: ?socket.Socket = null;
+    var tries: u32 = 0;
+    while (tries < 50 and listener == null) : (tries += 1) {
+        const t: u32 = @bitCast(sdk.core.millis());
+        port = @intCast(20000 + (t *% 6007 +% tries *% 104723) % 40000);
+        listener = socket.Socket.listenOn(&socket.SocketAddr.loopback(port), 8) catch null;
+    }
+    const l = listener orelse {
+        expect(false, "could not listen on any loopback port", .{});
+        return;
+    };
+    defer l.close();
+    const s = tls.TlsSocket.connect(&cfg, "127.0.0.1", port, 0) catch {
+        expect(false, "TlsSocket.connect(timeout 0): {s}", .{sdk.core.lastError()});
+        return;
+    };
+    defer s.close();
+    const early = s.handshakeDone() catch true;
+    expect(!early, "handshakeDone is false while nobody answers", .{});
+    const acc = l.accept(5000) catch {
+        expect(false, "the client's TCP connect never arrived: {s}", .{sdk.core.lastError()});
+        return;
+    };
+    acc.socket.close(); // the server hangs up mid-handshake
+    var entries = [_]socket.PollEntry{.{ .handle = s.handle, .events = socket.POLL_OUT, .revents = 0 }};
+    const ready = socket.poll(&entries, 10000) catch 0;
+    expect(ready == 1 and entries[0].revents & socket.POLL_ERR != 0, "poll: the session is ERR once the server hung up (revents 0x{x})", .{entries[0].revents});
+    const outcome = s.handshakeDone();
+    expect(isErr(outcome, error.Closed), "handshakeDone -> error.Closed: {s}", .{sdk.core.lastError()});
+    expect(isErr(s.infoEx(), error.Closed), "infoEx on the failed session -> error.Closed", .{});
+    var rb: [8]u8 = undefined;
+    expect(isErr(s.recv(&rb, 0), error.Closed), "recv on it -> error.Closed", .{});
+
+    // by address, then closed while connecting
+    const s2 = tls.TlsSocket.connectAddr(cfg, "localhost", &socket.SocketAddr.loopback(port), 0) catch {
+        expect(false, "TlsSocket.connectAddr(SocketAddr, timeout 0): {s}", .{sdk.core.lastError()});
+        return;
+    };
+    s2.close();
+    const any = socket.AnyAddr{ .v4 = socket.SocketAddr.loopback(port) };
+    const s3 = tls.TlsSocket.connectAddr(cfg, "localhost", &any, 0) catch {
+        expect(false, "TlsSocket.connectAddr(AnyAddr, timeout 0): {s}", .{sdk.core.lastError()});
+        return;
+    };
+    s3.close();
+    expect(true, "connectAddr by SocketAddr and by AnyAddr, closed while connecting", .{});
+    const bogus = tls.TlsSocket{ .handle = 0x7FFF };
+    expect(isErr(bogus.infoEx(), error.InvalidArgument), "infoEx(bad handle) -> InvalidArgument", .{});
+    expect(tls.info_client_session == 4 and tls.info_unverified == 8 and tls.info_peer_verified == 2 and
+        @sizeOf(tls.SessionInfoEx) == 584 and @offsetOf(tls.SessionInfoEx, "alpn") == 328, "client info flags 2/4/8, SessionInfoEx 584 bytes, alpn at 328", .{});
+    cfg.free();
+    expect(cfg.handle == 0, "free clears the handle (a second free does nothing)", .{});
+}
+
 pub fn main() void {
     expect(sdk.core.apiVersion() == 1, "apiVersion is 1", .{});
     testErrorMapping();
@@ -321,6 +396,7 @@ pub fn main() void {
     testLoopback();
     testFs();
     testRestOfSdk();
+    testTlsClient();
     _ = sdk.microtask.start(0, 0, lateTask, null) catch {
         expect(false, "microtask start failed", .{});
         out("zig-sdk: {d} passed, {d} failed", .{ passed, failed });

@@ -15,6 +15,7 @@ pub const Feature = struct {
     pub const ext_tls_session_info: u64 = 1 << 33;
     pub const ext_tls_no_tickets: u64 = 1 << 34;
     pub const ext_socket_poll: u64 = 1 << 35;
+    pub const ext_tls_client: u64 = 1 << 36;
 };
 
 pub fn apiVersion() i32 {

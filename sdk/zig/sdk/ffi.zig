@@ -74,6 +74,22 @@ pub extern "portal_socket_tls" fn tlsRecv(session: i32, buf: [*]u8, len: u32, ti
 pub extern "portal_socket_tls" fn tlsClose(session: i32) i32;
 /// Extension (feature bit 33): writes a 328-byte session description.
 pub extern "portal_socket_tls" fn tlsSessionInfo(session: i32, out: [*]u8, out_len: u32) i32;
+/// Extension (feature bit 36): TLS client sessions. ca_pem length 0 = the host's default trust
+/// store; cert_pem + key_pem both or neither; alpn "h2,http/1.1" or length 0.
+pub extern "portal_socket_tls" fn tlsClientConfigCreate(
+    ca_pem: ?[*]const u8,
+    ca_pem_len: u32,
+    cert_pem: ?[*]const u8,
+    cert_pem_len: u32,
+    key_pem: ?[*]const u8,
+    key_pem_len: u32,
+    alpn: ?[*]const u8,
+    alpn_len: u32,
+    flags: i32,
+) i32;
+pub extern "portal_socket_tls" fn tlsClientConfigFree(config: i32) i32;
+/// addr_len 0: the host resolves `host` and connects to `port`; 12 / 28: that address, port 0.
+pub extern "portal_socket_tls" fn tlsConnect(config: i32, host: [*:0]const u8, addr: ?[*]const u8, addr_len: u32, port: i32, timeout_ms: i32) i32;
 
 // ---- module `portal_fs` (feature bit 16; portal-host: its --sd directory) ----
 pub extern "portal_fs" fn fsIsMounted() i32;
