@@ -109,8 +109,6 @@ get good-default -- "https://localhost:$SPORT/"
 refused "no --ca: the default trust store does not know the test CA" "tlsConnect: certificate of localhost is not trusted"
 SSL_CERT_FILE=$C/root.pem get good-sslcertfile -- "https://localhost:$SPORT/"
 fetches "no --ca, SSL_CERT_FILE names the test CA (the default trust store)"
-get good-wrongname -- "${CA[@]}" "https://127.0.0.2:$SPORT/"
-check "127.0.0.2 (not in the SAN; s_server listens on 127.0.0.1 only): refused" test "$RC" -eq 1
 get no-file -- --ca /sdcard/certs/none.pem "https://localhost:$SPORT/"
 check "--ca with a missing file: exit 1, the file named" \
     bash -c "[ $RC -eq 1 ] && grep -q 'https-get: /sdcard/certs/none.pem' '$ERR'"
@@ -139,6 +137,10 @@ bad() { # CERT TEXT WHAT
     stop_sserver
 }
 bad wronghost "tlsConnect: certificate for wrong.example is not valid for host localhost" "wrong host name"
+sserver wronghost-ip 127.0.0.1 -cert "$C/wronghost.pem" -key "$C/wronghost.key"
+get wronghost-ip -- "${CA[@]}" "https://127.0.0.1:$SPORT/"
+refused "wrong host, by IP literal" "tlsConnect: certificate for wrong.example is not valid for host 127.0.0.1"
+stop_sserver
 bad expired "tlsConnect: certificate of localhost has expired" "expired"
 bad notyet "tlsConnect: certificate of localhost is not yet valid" "not yet valid"
 bad selfsigned "tlsConnect: certificate of localhost is not trusted (issuer: CN=localhost)" "self-signed"
@@ -161,10 +163,11 @@ fetches "ALPN http/1.1"
 check "ALPN: http/1.1 negotiated" grep -q "ALPN http/1.1," "$OUT"
 get alpn2 -- "${CA[@]}" --alpn "spdy/1,h2,http/1.1" "https://localhost:$SPORT/"
 check "ALPN of three names: the server's first choice, h2" grep -q "ALPN h2," "$OUT"
-check "ALPN: s_server saw the client's list" grep -q "ALPN protocols advertised by the client: spdy/1, h2, http/1.1" "$SLOG"
-get alpn3 -- "${CA[@]}" --alpn foo "https://localhost:$SPORT/"
-check "ALPN without a common protocol: connected, none negotiated (rc $RC)" \
-    bash -c "[ $RC -eq 0 ] && grep -q 'ALPN none,' '$OUT'"
+get alpn3 -- "${CA[@]}" --alpn "spdy/1,http/1.1" "https://localhost:$SPORT/"
+check "ALPN spdy/1,http/1.1: the one the server has, http/1.1" grep -q "ALPN http/1.1," "$OUT"
+get alpn4 -- "${CA[@]}" --alpn foo "https://localhost:$SPORT/"
+refused "ALPN without a common protocol (OpenSSL 3 refuses: no_application_protocol)" \
+    "tlsConnect: handshake failed: server sent alert 120"
 get alpn-bad -- "${CA[@]}" --alpn "h2,,x" "https://localhost:$SPORT/"
 check "a bad ALPN list: exit 1, tlsClientConfigCreate's reason" \
     bash -c "[ $RC -eq 1 ] && grep -qF 'tlsClientConfigCreate: bad ALPN list: empty protocol name at byte 3' '$ERR'"
@@ -268,7 +271,10 @@ check "errors: host clean" host_clean "$WORK/errors.err"
 
 # ---- many connects at once from one app, to tls-echo-server ----
 EPORT=$(free_port)
-timeout 300 "$PORTAL_HOST" run "$PORTAL_APPS/tls-echo-server.wasm" --max-tls-sessions 128 -- \
+# (the server's admission control closes handshakes beyond --max-pending-handshakes, default 8,
+# from one address: all $MANY come from 127.0.0.1 or ::1 at once)
+timeout 300 "$PORTAL_HOST" run "$PORTAL_APPS/tls-echo-server.wasm" --max-tls-sessions 128 \
+    --max-pending-handshakes 128 -- \
     --port "$EPORT" --max-clients 128 > "$WORK/echo.out" 2> "$WORK/echo.err" &
 EPID=$!
 CLEANUP_PIDS+=("$EPID")

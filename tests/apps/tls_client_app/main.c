@@ -93,7 +93,8 @@ static void errors_mode(int32_t closed_port)
     expect("ALPN \",h2\"", client_config(",h2", 0), -1, "bad ALPN list");
     expect("ALPN \"h2,\"", client_config("h2,", 0), -1, "bad ALPN list");
     expect("ALPN 9 names", client_config("a,b,c,d,e,f,g,h,i", 0), -1, "bad ALPN list");
-    expect("ALPN with a space", client_config("http/1.1,h 2", 0), -1, "bad ALPN list");
+    expect("ALPN with a tab", client_config("http/1.1,h\t2", 0), -1, "bad ALPN list");
+    expect("ALPN with a byte above 0x7e", client_config("h2,caf\xc3\xa9", 0), -1, "bad ALPN list");
     memset(name, 'p', 256);
     name[256] = 0;
     expect("ALPN name of 256 bytes", client_config(name, 0), -1, "bad ALPN list");
