@@ -48,11 +48,12 @@ stop_sserver() {
 }
 # pyserver MODE args...: tests/tools/tls_test_server.py on 127.0.0.1 (PYPORT), until stop_pyserver.
 pyserver() {
-    timeout 300 python3 "$SERVERS" "$@" > "$WORK/py.out" 2>&1 &
+    local log=$WORK/py-$1.out # one file per server: a new one is empty until it prints its port
+    timeout 300 python3 "$SERVERS" "$@" > "$log" 2>&1 &
     PYPID=$!
     CLEANUP_PIDS+=("$PYPID")
-    wait_for_log "$WORK/py.out" "port " 10 || { fail "tls_test_server.py $1 did not start"; cat "$WORK/py.out"; }
-    PYPORT=$(awk '/^port /{print $2; exit}' "$WORK/py.out")
+    wait_for_log "$log" "port " 10 || { fail "tls_test_server.py $1 did not start"; cat "$log"; }
+    PYPORT=$(awk '/^port /{print $2; exit}' "$log")
 }
 stop_pyserver() {
     kill "$PYPID" 2> /dev/null
