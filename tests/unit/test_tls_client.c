@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -679,8 +680,17 @@ static void test_mutual_tls_and_resumption(void)
     portal_tls_close(&g_app, session);
     /* without a client certificate the server refuses */
     int32_t anon = client_config("ca.pem", NULL, NULL, NULL, 0);
-    CHECK_EQ_INT(connect_port(anon, "localhost", s.port, 5000), PORTAL_ERR_INTERNAL);
-    CHECK(last_error_has(&g_app, "tlsConnect: "));
+    session = connect_port(anon, "localhost", s.port, 5000);
+    if (session > 0) {
+        /* TLS 1.3: the client's side of the handshake ends before the server judges its
+         * (missing) certificate, so the refusal shows on the first read */
+        CHECK_EQ_INT(session_info(session).version, 0x0304);
+        CHECK(!echo_ok(session));
+        portal_tls_close(&g_app, session);
+    } else {
+        CHECK_EQ_INT(session, PORTAL_ERR_INTERNAL);
+        CHECK(last_error_has(&g_app, "tlsConnect: "));
+    }
     /* NO_TICKETS: never resumed */
     int32_t fresh = client_config("ca.pem", "client.pem", "client.key", NULL,
                                   PORTAL_TLS_FLAG_NO_TICKETS);
@@ -841,6 +851,7 @@ static void test_bad_arguments(void)
  * descriptor stays open, nothing hangs. */
 static void test_teardown_in_flight(void)
 {
+    sleep_ms(300); /* lookups cancelled by earlier tests finish and close their eventfds */
     int fds_before = portal_platform_open_fd_count();
     uint16_t stall_port;
     int stall = stalling_listener(&stall_port);
@@ -859,8 +870,82 @@ static void test_teardown_in_flight(void)
         CHECK(now_ms() - t0 < 1000);
     }
     close(stall);
-    sleep_ms(200); /* lookups still running finish and free their jobs */
+    sleep_ms(300); /* lookups still running finish and free their jobs */
     CHECK_EQ_INT(portal_platform_open_fd_count(), fds_before);
+}
+
+/* Figures for the report: heap per open client session, and handshake times (full vs resumed)
+ * against the in-process server. Loose bounds only: the machine may be loaded. */
+static void test_figures(void)
+{
+    server s;
+    CHECK(server_start(&s, "server-ec.pem", "server-ec.key", NULL, 0));
+    client_app_init(NULL);
+    int32_t full = client_config("ca.pem", NULL, NULL, NULL, PORTAL_TLS_FLAG_NO_TICKETS);
+    int32_t resuming = client_config("ca.pem", NULL, NULL, NULL, 0);
+    enum { ROUNDS = 20 };
+    int64_t t0 = now_ms();
+    for (int k = 0; k < ROUNDS; k++) {
+        int32_t session = connect_port(full, "127.0.0.1", s.port, 5000);
+        CHECK(session > 0);
+        portal_tls_close(&g_app, session);
+    }
+    int64_t full_ms = now_ms() - t0;
+    int32_t first = connect_port(resuming, "127.0.0.1", s.port, 5000);
+    CHECK(echo_ok(first)); /* TLS 1.3: the ticket arrives after the handshake */
+    portal_tls_close(&g_app, first);
+    int resumed = 0;
+    t0 = now_ms();
+    for (int k = 0; k < ROUNDS; k++) {
+        int32_t session = connect_port(resuming, "127.0.0.1", s.port, 5000);
+        CHECK(session > 0);
+        resumed += (session_info(session).flags & PORTAL_TLS_INFO_RESUMED) != 0;
+        if (k + 1 == ROUNDS)
+            CHECK(echo_ok(session));
+        portal_tls_close(&g_app, session);
+    }
+    int64_t resumed_ms = now_ms() - t0;
+    CHECK(resumed >= ROUNDS - 1);
+    printf("  %d full handshakes: %.2f ms each; %d resumed (%d flagged): %.2f ms each\n", ROUNDS,
+           (double)full_ms / ROUNDS, ROUNDS, resumed, (double)resumed_ms / ROUNDS);
+    /* Heap per open client session (glibc's counters; valgrind replaces the allocator: skipped
+     * there), with the server in a child process so that only the client's side is counted. */
+    int ports[2];
+    CHECK(pipe(ports) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        server other;
+        uint16_t port = server_start(&other, "server-ec.pem", "server-ec.key", NULL, 0)
+                            ? other.port : 0;
+        if (write(ports[1], &port, sizeof port) != sizeof port)
+            _exit(1);
+        for (int k = 0; k < 300; k++) /* at most 30 s; killed long before */
+            sleep_ms(100);
+        _exit(0);
+    }
+    uint16_t child_port = 0;
+    CHECK(read(ports[0], &child_port, sizeof child_port) == sizeof child_port);
+    close(ports[0]);
+    close(ports[1]);
+    enum { OPEN = 16 };
+    int32_t sessions[OPEN];
+    struct mallinfo2 before = mallinfo2();
+    for (int k = 0; k < OPEN; k++)
+        sessions[k] = connect_port(full, "127.0.0.1", child_port, 5000);
+    struct mallinfo2 after = mallinfo2();
+    for (int k = 0; k < OPEN; k++) {
+        CHECK(sessions[k] > 0);
+        portal_tls_close(&g_app, sessions[k]);
+    }
+    if (after.uordblks > before.uordblks) {
+        size_t per = (after.uordblks - before.uordblks) / OPEN;
+        printf("  heap per open client session: %zu bytes\n", per);
+        CHECK(per < 200 * 1024);
+    }
+    kill(child, SIGTERM);
+    testlib_reap(child, 5000);
+    portal_app_teardown(&g_app);
+    server_stop(&s);
 }
 
 static void test_resolver(void)
@@ -929,6 +1014,7 @@ int main(void)
         {"bad arguments and limits", test_bad_arguments},
         {"teardown with connects in flight", test_teardown_in_flight},
         {"resolver", test_resolver},
+        {"figures", test_figures},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         printf("== %s\n", tests[i].name);
