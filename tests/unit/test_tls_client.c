@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -207,16 +208,23 @@ static void *server_main(void *arg)
     return NULL;
 }
 
-static bool server_start(server *s, const char *cert, const char *key, const char *client_ca,
-                         int32_t flags)
+static bool server_start_family(server *s, int family, const char *cert, const char *key,
+                                const char *client_ca, int32_t flags)
 {
     memset(s, 0, sizeof *s);
     if (!portal_app_init(&s->app, NULL))
         return false;
     s->app.log_sink = quiet_log;
-    int32_t sock = portal_sock_socket(&s->app, 2, 1, 0);
-    uint8_t addr[PORTAL_SOCKADDR4_SIZE] = {2, 0, 0, 0, 0, 0, 127, 0, 0, 1, 0, 0};
-    if (sock <= 0 || portal_sock_bind(&s->app, sock, addr, sizeof addr) != 0 ||
+    int32_t sock = portal_sock_socket(&s->app, family == 6 ? 10 : 2, 1, 0);
+    uint8_t addr[PORTAL_SOCKADDR6_SIZE] = {2, 0, 0, 0, 0, 0, 127, 0, 0, 1, 0, 0};
+    uint32_t addr_len = PORTAL_SOCKADDR4_SIZE;
+    if (family == 6) {
+        memset(addr, 0, sizeof addr);
+        addr[0] = 10;
+        addr[8 + 15] = 1; /* ::1 */
+        addr_len = PORTAL_SOCKADDR6_SIZE;
+    }
+    if (sock <= 0 || portal_sock_bind(&s->app, sock, addr, addr_len) != 0 ||
         portal_sock_listen(&s->app, sock, 64) != 0)
         return false;
     portal_socket *ps = portal_socket_lookup(&s->app, sock, "test");
@@ -240,6 +248,12 @@ static bool server_start(server *s, const char *cert, const char *key, const cha
         return false;
     }
     return pthread_create(&s->thread, NULL, server_main, s) == 0;
+}
+
+static bool server_start(server *s, const char *cert, const char *key, const char *client_ca,
+                         int32_t flags)
+{
+    return server_start_family(s, 4, cert, key, client_ca, flags);
 }
 
 static void server_stop(server *s)
@@ -437,9 +451,39 @@ static void test_verified_connect(void)
     CHECK(session > 0);
     CHECK(echo_ok(session));
     portal_tls_close(&g_app, session);
+    /* freeing the config keeps its sessions working */
+    session = connect_port(cfg, "localhost", s.port, 5000);
+    CHECK(session > 0);
     CHECK_EQ_INT(portal_tls_client_config_free(&g_app, cfg), 0);
+    CHECK_EQ_INT(portal_tls_client_config_free(&g_app, cfg), PORTAL_ERR_INVALID_ARGUMENT);
+    CHECK(echo_ok(session));
+    portal_tls_close(&g_app, session);
     portal_app_teardown(&g_app);
     server_stop(&s);
+
+    /* IPv6: the literal ::1 (checked against the certificate's IP SAN ::1) and the 28-byte form */
+    server s6;
+    if (!server_start_family(&s6, 6, "server-ec.pem", "server-ec.key", NULL, 0)) {
+        printf("  (no IPv6 loopback: skipped)\n");
+        portal_app_teardown(&s6.app);
+        return;
+    }
+    client_app_init(NULL);
+    cfg = client_config("ca.pem", NULL, NULL, NULL, 0);
+    session = connect_port(cfg, "::1", s6.port, 5000);
+    CHECK(session > 0);
+    if (session <= 0)
+        fprintf(stderr, "  connect ::1: %s\n", g_app.last_error_msg);
+    CHECK(echo_ok(session));
+    portal_tls_close(&g_app, session);
+    uint8_t addr6[28] = {10, 0, 0, 0, (uint8_t)s6.port, (uint8_t)(s6.port >> 8)};
+    addr6[8 + 15] = 1;
+    session = portal_tls_connect(&g_app, cfg, "localhost", addr6, sizeof addr6, 0, 5000);
+    CHECK(session > 0);
+    CHECK(echo_ok(session));
+    portal_tls_close(&g_app, session);
+    portal_app_teardown(&g_app);
+    server_stop(&s6);
 }
 
 
@@ -569,6 +613,34 @@ static void test_network_failures(void)
     CHECK(took >= 290 && took < 3000);
     printf("  stalling server: -3 timed out after %lld ms (timeout 300)\n", (long long)took);
     CHECK_EQ_INT(g_app.open_sessions, 0); /* the attempt was closed */
+
+    /* a server that resets the connection mid-handshake */
+    int revents = 0;
+    uint16_t reset_port;
+    int resetting = stalling_listener(&reset_port); /* fresh: nothing else in its backlog */
+    int32_t session = connect_port(cfg, "127.0.0.1", reset_port, 0);
+    CHECK(session > 0);
+    struct pollfd pfd = {.fd = resetting, .events = POLLIN};
+    CHECK(poll(&pfd, 1, 5000) == 1);
+    int peer = accept(resetting, NULL, NULL);
+    CHECK(peer >= 0);
+    struct linger hard = {1, 0};
+    setsockopt(peer, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    char hello[64];
+    CHECK(poll(&(struct pollfd){.fd = peer, .events = POLLIN}, 1, 5000) == 1);
+    CHECK(recv(peer, hello, sizeof hello, 0) > 0); /* the ClientHello arrived */
+    close(peer); /* RST */
+    close(resetting);
+    int64_t until = now_ms() + 5000;
+    while (now_ms() < until && revents == 0) {
+        uint8_t entry[8] = {(uint8_t)session, (uint8_t)(session >> 8), 0, 0, 1, 0, 0, 0};
+        portal_sock_poll(&g_app, entry, sizeof entry, 100);
+        revents = entry[6];
+    }
+    CHECK_EQ_INT(revents, 4);
+    CHECK_EQ_INT(session_info(session).rc, PORTAL_ERR_INTERNAL);
+    CHECK(last_error_has(&g_app, "server closed the connection during the handshake"));
+    portal_tls_close(&g_app, session);
     portal_app_teardown(&g_app);
 
     /* ... and the host's handshake deadline for a timeout-0 connect */
@@ -578,8 +650,7 @@ static void test_network_failures(void)
     client_app_init(&limits);
     cfg = client_config("ca.pem", NULL, NULL, NULL, 0);
     t0 = now_ms();
-    int revents;
-    int32_t session = connect_polled(cfg, "127.0.0.1", stall_port, &revents);
+    session = connect_polled(cfg, "127.0.0.1", stall_port, &revents);
     took = now_ms() - t0;
     CHECK(session > 0);
     CHECK_EQ_INT(revents & 4, 4);
