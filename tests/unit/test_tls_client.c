@@ -1015,6 +1015,21 @@ static void test_figures(void)
     }
     kill(child, SIGTERM);
     testlib_reap(child, 5000);
+    /* the system's default trust store: parsed once, shared by the next config */
+    if (!getenv("SSL_CERT_FILE") && access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0) {
+        t0 = now_ms();
+        int32_t store1 = client_config(NULL, NULL, NULL, NULL, 0);
+        int64_t parse_ms = now_ms() - t0;
+        t0 = now_ms();
+        int32_t store2 = client_config(NULL, NULL, NULL, NULL, 0);
+        int64_t shared_ms = now_ms() - t0;
+        CHECK(store1 > 0 && store2 > 0);
+        printf("  default trust store (/etc/ssl/certs/ca-certificates.crt): first config %lld ms, "
+               "second (shared) %lld ms\n",
+               (long long)parse_ms, (long long)shared_ms);
+        portal_tls_client_config_free(&g_app, store1);
+        portal_tls_client_config_free(&g_app, store2);
+    }
     portal_app_teardown(&g_app);
     server_stop(&s);
 }
