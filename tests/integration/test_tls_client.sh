@@ -270,7 +270,8 @@ get noname -- "${CA[@]}" "https://no-such-host.invalid/"
 refused "a name that does not resolve" "tlsConnect: cannot resolve no-such-host.invalid"
 
 # ---- every argument check of the imports ----
-timeout $((120 * SCALE)) "$PORTAL_HOST" run "$CLIENT_APP" -- errors "$CLOSED" > "$WORK/errors.out" 2> "$WORK/errors.err"
+timeout $((120 * SCALE)) "$PORTAL_HOST" run "$CLIENT_APP" --max-tls-sessions 8 -- errors "$CLOSED" 8 \
+    > "$WORK/errors.out" 2> "$WORK/errors.err"
 rc=$?
 app_checks "$WORK/errors.out" "errors"
 check "errors (tls_client_app): ran to its end, exit 0 (rc $rc)" bash -c "[ $rc -eq 0 ] && grep -qx END '$WORK/errors.out'"

@@ -1,9 +1,10 @@
 /* tls_client_app - test app for the TLS client extension (tlsClientConfigCreate/Free, tlsConnect),
  * run under portal-host by tests/integration/test_tls_client.sh. Modes:
- *   errors CLOSED_PORT   every argument check of the three imports (exact error code and
- *                        message), the config limit shared with server configs, a client config
- *                        given to the server imports and back, a refused TCP connect to
- *                        127.0.0.1:CLOSED_PORT, a name that does not resolve
+ *   errors CLOSED_PORT SESSION_LIMIT   every argument check of the three imports (error code
+ *                        and message), the config limit shared with server configs, a client
+ *                        config given to the server imports and back, a refused TCP connect to
+ *                        127.0.0.1:CLOSED_PORT, a name that does not resolve, and the session
+ *                        limit (the host's --max-tls-sessions) for client sessions
  *   many N PORT SCALE    N client sessions at once to the development server on PORT
  *                        (tls-echo-server: verified against the development CA), all started
  *                        with timeout 0 (by name "localhost", by SocketAddr 127.0.0.1 and by
@@ -13,8 +14,8 @@
  *   stall PORT DEADLINE_MS SCALE   a server on PORT that accepts and never finishes a handshake:
  *                        timeout 0 (in progress: -3 from tlsSessionInfo/tlsRecv/tlsSend, sockPoll
  *                        not ready; then ERR and "timed out" once the host's deadline passed),
- *                        timeout > 0 ("tlsConnect: timed out" after it) and tlsClose while
- *                        connecting
+ *                        timeout > 0 ("tlsConnect: timed out" after it), tlsRecv with a timeout
+ *                        waiting for the handshake within it, and tlsClose while connecting
  * SCALE (>= 1) multiplies the time bounds (valgrind). Results are "CHECK ok|FAIL ..." lines and
  * "END" when a mode ran to its end; the exit status is 1 when a check failed. */
 #include <stdarg.h>
@@ -73,7 +74,7 @@ static int32_t client_config(const char *alpn, int32_t flags)
 
 /* ---- errors ---- */
 
-static void errors_mode(int32_t closed_port)
+static void errors_mode(int32_t closed_port, int session_limit)
 {
     int32_t c;
     char name[300];
@@ -190,6 +191,21 @@ static void errors_mode(int32_t closed_port)
     for (int i = 0; i < 4; i++)
         if (more[i] > 0)
             tlsClientConfigFree(more[i]);
+    /* the session limit: failed attempts hold their handle until tlsClose */
+    int32_t held[256];
+    int opened = 0;
+    while (opened < session_limit && opened < 256 &&
+           (held[opened] = pp_tls_connect_host(cfg, "127.0.0.1", closed_port, 0)) > 0)
+        opened++;
+    report(opened == session_limit, "%d client sessions open (the limit)", opened);
+    snprintf(want, sizeof want, "tlsConnect: too many sessions (limit %d)", session_limit);
+    expect("one more", pp_tls_connect_host(cfg, "127.0.0.1", closed_port, 0), -2, want);
+    for (int i = 0; i < opened; i++)
+        tlsClose(held[i]);
+    s = pp_tls_connect_host(cfg, "127.0.0.1", closed_port, 0);
+    report(s > 0, "after closing them, tlsConnect gives a handle again (%d)", (int)s);
+    tlsClose(s);
+
     report(tlsClientConfigFree(cfg) == 0, "tlsClientConfigFree -> 0");
     expect("twice", tlsClientConfigFree(cfg), -1, "tlsClientConfigFree: bad config handle");
     tlsServerConfigFree(srv);
@@ -369,7 +385,17 @@ static void stall_mode(int32_t port, int32_t deadline_ms)
     report(took >= 450 && took < 500 + 2000.0 * scale, "it returned after %.0f ms", took);
 
     s = pp_tls_connect_host(cfg, "127.0.0.1", port, 0);
-    pp_poll(&e, 0, 100);
+    t0 = micros();
+    int32_t rc = tlsRecv(s, buf, sizeof buf, 300);
+    took = ms_since(t0);
+    expect("tlsRecv(timeout 300) while connecting", rc, -3, "tlsRecv:");
+    report(took >= 290 && took < 300 + 2000.0 * scale,
+           "it waited for the handshake within its timeout (%.0f ms)", took);
+    t0 = micros();
+    rc = tlsSend(s, "x", 1, 300);
+    took = ms_since(t0);
+    expect("tlsSend(timeout 300) while connecting", rc, -3, "tlsSend:");
+    report(took >= 290 && took < 300 + 2000.0 * scale, "likewise (%.0f ms)", took);
     report(s > 0 && tlsClose(s) == 0, "tlsClose while connecting: 0");
     expect("the handle is gone", tlsRecv(s, buf, sizeof buf, 0), -1, "tlsRecv:");
     tlsClientConfigFree(cfg);
@@ -382,8 +408,8 @@ int main(int argc, char **argv)
         report(0, "feature bit 36 (PP_FEATURE_EXT_TLS_CLIENT) is set");
         return 1;
     }
-    if (strcmp(mode, "errors") == 0 && argc == 3) {
-        errors_mode(atoi(argv[2]));
+    if (strcmp(mode, "errors") == 0 && argc == 4) {
+        errors_mode(atoi(argv[2]), atoi(argv[3]));
     } else if (strcmp(mode, "many") == 0 && argc == 5) {
         scale = atoi(argv[4]) > 1 ? atoi(argv[4]) : 1;
         return many_mode(atoi(argv[2]), atoi(argv[3]));
@@ -391,7 +417,7 @@ int main(int argc, char **argv)
         scale = atoi(argv[4]) > 1 ? atoi(argv[4]) : 1;
         stall_mode(atoi(argv[2]), atoi(argv[3]));
     } else {
-        printf("usage: errors CLOSED_PORT | many N PORT SCALE | stall PORT DEADLINE_MS SCALE\n");
+        printf("usage: errors CLOSED_PORT SESSION_LIMIT | many N PORT SCALE | stall PORT DEADLINE_MS SCALE\n");
         return 2;
     }
     printf("END\n");
