@@ -4,8 +4,9 @@
 # here by tests/tools/gen-client-certs.sh (a test root CA, an intermediate, an untrusted CA):
 #   openssl s_server -www with a good certificate (by name, IPv4 and IPv6 literal, by a chain with
 #   an intermediate, by the CN when there is no SAN, from the default trust store via
-#   SSL_CERT_FILE) and with each bad one (wrong host, expired, not yet valid, self-signed,
-#   untrusted CA, missing intermediate, client-only key usage), each refused with its reason;
+#   SSL_CERT_FILE; a missing SSL_CERT_FILE) and with each bad one (wrong host, expired, not yet
+#   valid, self-signed, untrusted CA, missing intermediate, client-only key usage, expired and
+#   wrong host at once), each refused with its reason;
 #   --insecure; ALPN (-alpn); mutual TLS (-Verify); resumption (tickets, -no_ticket/-no_cache,
 #   the client's --no-tickets); TLS 1.2 and 1.3 servers; a Python TLS server for Content-Length,
 #   chunked and error statuses; servers that stall, send half a ServerHello or reset; a closed
@@ -110,6 +111,10 @@ get good-default -- "https://localhost:$SPORT/"
 refused "no --ca: the default trust store does not know the test CA" "tlsConnect: certificate of localhost is not trusted"
 SSL_CERT_FILE=$C/root.pem get good-sslcertfile -- "https://localhost:$SPORT/"
 fetches "no --ca, SSL_CERT_FILE names the test CA (the default trust store)"
+SSL_CERT_FILE=$WORK/none.pem get no-store -- "https://localhost:$SPORT/"
+check "SSL_CERT_FILE names a missing file: exit 1, no default trust store" bash -c "[ $RC -eq 1 ] &&
+    grep -qF 'tlsClientConfigCreate: no default trust store: $WORK/none.pem: No such file or directory' '$ERR'"
+[ "$RC" -eq 1 ] || show
 get no-file -- --ca /sdcard/certs/none.pem "https://localhost:$SPORT/"
 check "--ca with a missing file: exit 1, the file named" \
     bash -c "[ $RC -eq 1 ] && grep -q 'https-get: /sdcard/certs/none.pem' '$ERR'"
@@ -148,6 +153,7 @@ bad selfsigned "tlsConnect: certificate of localhost is not trusted (issuer: CN=
 bad untrusted "tlsConnect: certificate of localhost is not trusted (issuer: CN=Untrusted CA)" "signed by an untrusted CA"
 bad leaf-int "tlsConnect: certificate of localhost is not trusted (issuer: CN=Test Intermediate CA)" "missing intermediate"
 bad clientonly "tlsConnect: certificate of localhost is not allowed for TLS servers (key usage)" "client-only extended key usage"
+bad expired-wrong "tlsConnect: certificate for wrong.example is not valid for host localhost; certificate of localhost has expired" "two problems at once, listed together"
 
 # ---- --insecure: no verification, and said so ----
 sserver insecure 127.0.0.1 -cert "$C/selfsigned.pem" -key "$C/selfsigned.key"

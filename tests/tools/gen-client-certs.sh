@@ -12,6 +12,7 @@
 #                     leaf-int-chain.pem is leaf + intermediate, a complete chain)
 #   clientonly.pem    signed by the root, but extendedKeyUsage clientAuth only (not for servers)
 #   nosan-cn.pem      signed by the root, no subjectAltName, CN=localhost (the CN fallback)
+#   expired-wrong.pem expired and for wrong.example only (two problems at once)
 # each with NAME.key, plus client.pem/client.key (clientAuth, signed by the root) for mutual TLS.
 # Dated certificates go through `openssl ca` (explicit -startdate/-enddate); the rest `openssl x509`.
 set -euo pipefail
@@ -75,15 +76,16 @@ unique_subject = no
 [policy_any]
 commonName = supplied
 EOT
-dated() { # NAME START END (YYYYMMDDHHMMSSZ)
+dated() { # NAME START END (YYYYMMDDHHMMSSZ) [EXTFILE]
     key "$1"
     ossl req -new -key "$1.key" -subj "/CN=localhost" -out "$1.csr"
     ossl ca -batch -config ca.cnf -cert root.pem -keyfile root.key -in "$1.csr" -out "$1.pem" \
-        -startdate "$2" -enddate "$3" -extfile server.ext -notext
+        -startdate "$2" -enddate "$3" -extfile "${4:-server.ext}" -notext
     rm -f "$1.csr"
 }
 dated expired 20200101000000Z 20210101000000Z
 dated notyet "$(date -u -d '+1 year' +%Y%m%d%H%M%SZ)" "$(date -u -d '+2 years' +%Y%m%d%H%M%SZ)"
-for f in good wronghost expired notyet selfsigned untrusted leaf-int leaf-int-chain clientonly nosan-cn client intermediate; do
+dated expired-wrong 20200101000000Z 20210101000000Z wronghost.ext
+for f in good wronghost expired notyet selfsigned untrusted leaf-int leaf-int-chain clientonly nosan-cn expired-wrong client intermediate; do
     [ -s "$f.pem" ] || { echo "gen-client-certs.sh: $f.pem was not made" >&2; exit 1; }
 done
