@@ -375,7 +375,7 @@ static pid_t openssl_server(const char *cert, const char *key, const char *extra
              strncmp(cert, "x/", 2) ? cert : cert + 2);
     snprintf(key_path, sizeof key_path, "%s/%s", strncmp(key, "x/", 2) ? g_certs : g_tmp,
              strncmp(key, "x/", 2) ? key : key + 2);
-    char cmd[3 * PATH_MAX];
+    char cmd[8 * PATH_MAX];
     snprintf(cmd, sizeof cmd,
              "exec timeout 30 openssl s_server -accept 127.0.0.1:%u -cert '%s' -key '%s' %s "
              "-quiet >/dev/null 2>&1",
@@ -801,6 +801,30 @@ static void test_alpn(void)
     openssl_server_stop(pid);
 }
 
+/* SNI: sent for a name, never for an IP literal (RFC 6066). openssl s_server with
+ * -servername_fatal refuses a client whose SNI names another host, and accepts one without SNI. */
+static void test_sni(void)
+{
+    uint16_t port;
+    char extra[3 * PATH_MAX];
+    snprintf(extra, sizeof extra,
+             "-servername other.example -cert2 '%s/server-rsa.pem' -key2 '%s/server-rsa.key' "
+             "-servername_fatal",
+             g_certs, g_certs);
+    pid_t pid = openssl_server("server-ec.pem", "server-ec.key", extra, &port);
+    client_app_init(NULL);
+    int32_t cfg = client_config("ca.pem", NULL, NULL, NULL, 0);
+    int32_t session = connect_port(cfg, "127.0.0.1", port, 5000);
+    CHECK(session > 0); /* no SNI: no mismatch */
+    if (session <= 0)
+        fprintf(stderr, "  connect 127.0.0.1: %s\n", g_app.last_error_msg);
+    portal_tls_close(&g_app, session);
+    CHECK_EQ_INT(connect_port(cfg, "localhost", port, 5000), PORTAL_ERR_INTERNAL);
+    CHECK(last_error_has(&g_app, "tlsConnect: handshake failed: server sent alert 112"));
+    portal_app_teardown(&g_app);
+    openssl_server_stop(pid);
+}
+
 static void test_bad_arguments(void)
 {
     client_app_init(NULL);
@@ -1097,6 +1121,7 @@ int main(void)
         {"timeout 0 and sockPoll", test_timeout_zero},
         {"mutual TLS and resumption", test_mutual_tls_and_resumption},
         {"ALPN (openssl s_server)", test_alpn},
+        {"SNI (openssl s_server)", test_sni},
         {"bad arguments and limits", test_bad_arguments},
         {"teardown with connects in flight", test_teardown_in_flight},
         {"resolver", test_resolver},
