@@ -225,10 +225,8 @@ static void tls_config_destroy(tls_config *config)
 {
     portal_tls_resume_wipe(config);
     portal_tls_trust_release(config->default_trust);
-    if (config->alpn_names) {
-        free(config->alpn_names);
-        free(config->alpn);
-    }
+    free(config->alpn_names);
+    free(config->alpn);
     mbedtls_ssl_config_free(&config->ssl_conf);
 #if PORTAL_TLS_HAVE_TICKETS
     mbedtls_ssl_ticket_free(&config->tickets); /* wipes the ticket keys */

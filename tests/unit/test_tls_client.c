@@ -356,7 +356,7 @@ static int stalling_listener(uint16_t *port)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof sin;
-    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(fd, 64) != 0) {
+    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(fd, 128) != 0) {
         close(fd);
         return -1;
     }
@@ -375,7 +375,7 @@ static pid_t openssl_server(const char *cert, const char *key, const char *extra
              strncmp(cert, "x/", 2) ? cert : cert + 2);
     snprintf(key_path, sizeof key_path, "%s/%s", strncmp(key, "x/", 2) ? g_certs : g_tmp,
              strncmp(key, "x/", 2) ? key : key + 2);
-    char cmd[3 * PATH_MAX];
+    char cmd[8 * PATH_MAX];
     snprintf(cmd, sizeof cmd,
              "exec timeout 30 openssl s_server -accept 127.0.0.1:%u -cert '%s' -key '%s' %s "
              "-quiet >/dev/null 2>&1",
@@ -801,6 +801,30 @@ static void test_alpn(void)
     openssl_server_stop(pid);
 }
 
+/* SNI: sent for a name, never for an IP literal (RFC 6066). openssl s_server with
+ * -servername_fatal refuses a client whose SNI names another host, and accepts one without SNI. */
+static void test_sni(void)
+{
+    uint16_t port;
+    char extra[3 * PATH_MAX];
+    snprintf(extra, sizeof extra,
+             "-servername other.example -cert2 '%s/server-rsa.pem' -key2 '%s/server-rsa.key' "
+             "-servername_fatal",
+             g_certs, g_certs);
+    pid_t pid = openssl_server("server-ec.pem", "server-ec.key", extra, &port);
+    client_app_init(NULL);
+    int32_t cfg = client_config("ca.pem", NULL, NULL, NULL, 0);
+    int32_t session = connect_port(cfg, "127.0.0.1", port, 5000);
+    CHECK(session > 0); /* no SNI: no mismatch */
+    if (session <= 0)
+        fprintf(stderr, "  connect 127.0.0.1: %s\n", g_app.last_error_msg);
+    portal_tls_close(&g_app, session);
+    CHECK_EQ_INT(connect_port(cfg, "localhost", port, 5000), PORTAL_ERR_INTERNAL);
+    CHECK(last_error_has(&g_app, "tlsConnect: handshake failed: server sent alert 112"));
+    portal_app_teardown(&g_app);
+    openssl_server_stop(pid);
+}
+
 static void test_bad_arguments(void)
 {
     client_app_init(NULL);
@@ -940,6 +964,40 @@ static void test_teardown_in_flight(void)
         portal_app_teardown(&g_app);
         CHECK(now_ms() - t0 < 1000);
     }
+    /* 100 connects in flight from one app: 100 lookups through the resolver's 4 workers, then
+     * 100 TCP connects and stalled handshakes, all driven by sockPoll; none fails */
+    portal_limits limits;
+    portal_limits_default(&limits);
+    limits.max_tls_sessions = 100;
+    client_app_init(&limits);
+    int32_t cfg = client_config("ca.pem", NULL, NULL, NULL, 0);
+    uint8_t entries[8 * 100];
+    int64_t t0 = now_ms();
+    for (int k = 0; k < 100; k++) {
+        int32_t h = connect_port(cfg, "localhost", stall_port, 0);
+        CHECK(h > 0);
+        memcpy(entries + 8 * k, &h, 4);
+        entries[8 * k + 4] = 2;
+    }
+    int64_t started_ms = now_ms() - t0;
+    int resolved = 0;
+    int64_t until = now_ms() + 5000;
+    while (now_ms() < until && resolved < 100) {
+        for (int k = 0; k < 100; k++)
+            entries[8 * k + 6] = entries[8 * k + 7] = 0;
+        CHECK_EQ_INT(portal_sock_poll(&g_app, entries, sizeof entries, 50), 0);
+        resolved = 0;
+        for (int k = 0; k < 100; k++) {
+            int32_t h;
+            memcpy(&h, entries + 8 * k, 4);
+            tls_conn *conn = portal_handles_get(&g_app.handles, h, PORTAL_HANDLE_TLS_SESSION);
+            resolved += conn && conn->fd != PORTAL_FD_INVALID; /* past the lookup */
+        }
+    }
+    CHECK_EQ_INT(resolved, 100);
+    printf("  100 connects: started in %lld ms, all 100 looked up and connecting after %lld ms\n",
+           (long long)started_ms, (long long)(now_ms() - t0));
+    portal_app_teardown(&g_app);
     close(stall);
     sleep_ms(300); /* lookups still running finish and free their jobs */
     CHECK_EQ_INT(portal_platform_open_fd_count(), fds_before);
@@ -1097,6 +1155,7 @@ int main(void)
         {"timeout 0 and sockPoll", test_timeout_zero},
         {"mutual TLS and resumption", test_mutual_tls_and_resumption},
         {"ALPN (openssl s_server)", test_alpn},
+        {"SNI (openssl s_server)", test_sni},
         {"bad arguments and limits", test_bad_arguments},
         {"teardown with connects in flight", test_teardown_in_flight},
         {"resolver", test_resolver},
