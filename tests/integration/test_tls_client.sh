@@ -160,6 +160,7 @@ sserver insecure 127.0.0.1 -cert "$C/selfsigned.pem" -key "$C/selfsigned.key"
 get insecure -- --insecure "https://localhost:$SPORT/"
 fetches "--insecure on the self-signed certificate"
 check "--insecure: the session info says NOT VERIFIED" grep -qE "^connected: .*, NOT VERIFIED \(--insecure\)$" "$OUT"
+check "--insecure: the server certificate's subject is still reported" grep -qx "server certificate: CN=localhost" "$OUT"
 check "--insecure: the host logged a warning for the connect" grep -qi "warn.*verif\|verif.*warn\|W .*verif" "$ERR"
 stop_sserver
 
