@@ -289,7 +289,9 @@ check "errors: host clean" host_clean "$WORK/errors.err"
 EPORT=$(free_port)
 # (the server's admission control closes handshakes beyond --max-pending-handshakes, default 8,
 # from one address: all $MANY come from 127.0.0.1 or ::1 at once)
-timeout 300 "$PORTAL_HOST" run "$PORTAL_APPS/tls-echo-server.wasm" --max-tls-sessions 128 \
+# --foreground: timeout passes our SIGTERM to portal-host only; without it, it also signals its
+# process group, portal-host gets a second SIGTERM during its shutdown and ends with 143.
+timeout --foreground 300 "$PORTAL_HOST" run "$PORTAL_APPS/tls-echo-server.wasm" --max-tls-sessions 128 \
     --max-pending-handshakes 128 -- \
     --port "$EPORT" --max-clients 128 > "$WORK/echo.out" 2> "$WORK/echo.err" &
 EPID=$!
