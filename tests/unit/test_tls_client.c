@@ -130,7 +130,13 @@ static bool make_extra_certs(void)
              "openssl ca -batch -config ca.cnf -cert '%s/ca.pem' -keyfile '%s/ca.key' -in l.csr -out expired.pem "
              "-startdate 20200101000000Z -enddate 20210101000000Z -extfile local.ext -notext >/dev/null 2>&1",
              d, c, c);
-    g_have_expired = rc == 0;
+    g_have_expired = rc == 0 &&
+                     run("cd '%s' && openssl ca -batch -config ca.cnf -cert '%s/ca.pem' -keyfile "
+                         "'%s/ca.key' -in l.csr -out future.pem -startdate 20900101000000Z "
+                         "-enddate 20910101000000Z -extfile local.ext -notext >/dev/null 2>&1 && "
+                         "openssl req -x509 -new -key server.key -subj '/CN=localhost' -days 30 "
+                         "-addext subjectAltName=DNS:localhost -out selfsigned.pem 2>/dev/null",
+                         d, c, c) == 0;
     if (!g_have_expired)
         fprintf(stderr, "  (openssl ca failed: the expired-certificate case is skipped)\n");
     return true;
@@ -564,6 +570,14 @@ static void test_verify_failures(void)
     if (g_have_expired) {
         CHECK(server_start(&s, "x/expired.pem", "x/server.key", NULL, 0));
         expect_connect_failure(cfg, "localhost", s.port, "certificate of localhost has expired");
+        server_stop(&s);
+        CHECK(server_start(&s, "x/future.pem", "x/server.key", NULL, 0));
+        expect_connect_failure(cfg, "localhost", s.port,
+                               "certificate of localhost is not yet valid");
+        server_stop(&s);
+        CHECK(server_start(&s, "x/selfsigned.pem", "x/server.key", NULL, 0));
+        expect_connect_failure(cfg, "localhost", s.port,
+                               "certificate of localhost is not trusted (issuer: CN=localhost)");
         server_stop(&s);
     }
     /* a client certificate (clientAuth only) as a server certificate: key usage (the host's own
