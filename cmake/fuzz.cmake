@@ -90,7 +90,8 @@ set(PORTAL_FUZZ_FLAGS -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O
 if(PORTAL_MBEDTLS_LIBDIR) # another mbedTLS (PORTAL_MBEDTLS_ROOT): these links are not CMake's
   list(APPEND PORTAL_FUZZ_FLAGS -Wl,--disable-new-dtags,-rpath,${PORTAL_MBEDTLS_LIBDIR})
 endif()
-set(PORTAL_FUZZ_HOST_CORE ${PORTAL_CORE_SOURCES} ${CMAKE_SOURCE_DIR}/host/platform/posix.c)
+set(PORTAL_FUZZ_HOST_CORE ${PORTAL_CORE_SOURCES} ${CMAKE_SOURCE_DIR}/host/platform/posix.c
+    ${CMAKE_SOURCE_DIR}/host/platform/posix_resolve.c)
 set(PORTAL_FUZZ_RT ${CMAKE_SOURCE_DIR}/host/runtime)
 
 set(PORTAL_FUZZ_SOURCES_fuzz_wasm_reader ${PORTAL_FUZZ_RT}/wasm_reader.c ${PORTAL_FUZZ_RT}/wasm_names.c

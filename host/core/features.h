@@ -17,11 +17,12 @@
 #define PORTAL_FEATURE_EXT_TLS_SESSION_INFO (UINT64_C(1) << 33) /* tlsSessionInfo import */
 #define PORTAL_FEATURE_EXT_TLS_NO_TICKETS (UINT64_C(1) << 34)   /* config flag bit 1 */
 #define PORTAL_FEATURE_EXT_SOCKET_POLL (UINT64_C(1) << 35)      /* sockPoll import */
+#define PORTAL_FEATURE_EXT_TLS_CLIENT (UINT64_C(1) << 36) /* tlsClientConfigCreate/Free, tlsConnect */
 
 #define PORTAL_FEATURES_DESKTOP                                                                    \
     (PORTAL_FEATURE_CORE | PORTAL_FEATURE_M5 | PORTAL_FEATURE_NET | PORTAL_FEATURE_SOCKET |        \
      PORTAL_FEATURE_FS | PORTAL_FEATURE_SOCKET_TLS | PORTAL_FEATURE_EXT_SOCKET_IPV6 |              \
      PORTAL_FEATURE_EXT_TLS_SESSION_INFO | PORTAL_FEATURE_EXT_TLS_NO_TICKETS |                    \
-     PORTAL_FEATURE_EXT_SOCKET_POLL)
+     PORTAL_FEATURE_EXT_SOCKET_POLL | PORTAL_FEATURE_EXT_TLS_CLIENT)
 
 #endif

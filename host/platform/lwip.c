@@ -29,6 +29,8 @@
 #include "esp_random.h"
 #include "esp_timer.h"
 #include "esp_wifi.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/task.h" /* vTaskDelete: the resolver task ends itself */
 #else
 #include <time.h>
 #include "lwip/netif.h"
@@ -813,4 +815,241 @@ bool portal_platform_resolve_ipv4(const char *host, uint8_t out[4])
     memcpy(out, &addr, 4);
     return true;
 #endif
+}
+
+/* ---- name resolution that does not block the caller (platform.h) ----
+ * lwip_getaddrinfo blocks its caller until lwIP's DNS answers (seconds), so each lookup runs in a
+ * task of its own (sys_thread_new: a FreeRTOS task on ESP-IDF, a thread on the unix port), at most
+ * PORTAL_RESOLVE_WORKERS at once, later ones queued in order. There is no descriptor to signal
+ * completion with: callers look again every ~10 ms (portal_platform_resolve_fd says so). A job is
+ * reference counted (caller + queue or task), so cancelling never waits for the lookup. */
+
+struct portal_resolve {
+    int refs;
+    bool queued;
+    bool done;
+    bool canceled;
+    int count; /* > 0 addresses, < 0 failed (text in why) */
+    portal_sockaddr addrs[PORTAL_RESOLVE_MAX_ADDRS];
+    char why[80];
+    struct portal_resolve *next;
+    char host[256];
+};
+
+static sys_mutex_t resolve_lock;
+static bool resolve_lock_ready;
+static int resolve_workers;
+static portal_resolve *resolve_head, *resolve_tail;
+
+bool portal_platform_parse_ip(const char *host, portal_sockaddr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (lwip_inet_pton(AF_INET, host, out->ip) == 1) {
+        out->family = 4;
+        return true;
+    }
+#if LWIP_IPV6
+    if (lwip_inet_pton(AF_INET6, host, out->ip) == 1) {
+        out->family = 6;
+        return true;
+    }
+#endif
+    return false;
+}
+
+static bool resolve_name_is_invalid_tld(const char *host)
+{
+    size_t len = strlen(host);
+    if (len > 0 && host[len - 1] == '.')
+        len--;
+    static const char tld[] = "invalid";
+    size_t n = sizeof tld - 1;
+    if (len < n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = host[len - n + i];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != tld[i])
+            return false;
+    }
+    return len == n || host[len - n - 1] == '.';
+}
+
+static void resolve_lookup(const char *host, portal_resolve *result)
+{
+    result->count = -1;
+    if (resolve_name_is_invalid_tld(host)) {
+        snprintf(result->why, sizeof result->why, "Name or service not known");
+        return;
+    }
+#if LWIP_DNS
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    struct addrinfo *list = NULL;
+    int ret = lwip_getaddrinfo(host, NULL, &hints, &list);
+    if (ret != 0 || !list) {
+        snprintf(result->why, sizeof result->why, "lookup failed (lwIP error %d)", ret);
+        return;
+    }
+    result->count = 0;
+    for (struct addrinfo *ai = list; ai && result->count < PORTAL_RESOLVE_MAX_ADDRS;
+         ai = ai->ai_next) {
+        portal_sockaddr *out = &result->addrs[result->count];
+        memset(out, 0, sizeof *out);
+        if (ai->ai_family == AF_INET) {
+            out->family = 4;
+            memcpy(out->ip, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
+            result->count++;
+        }
+#if LWIP_IPV6
+        else if (ai->ai_family == AF_INET6) {
+            out->family = 6;
+            memcpy(out->ip, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
+            result->count++;
+        }
+#endif
+    }
+    lwip_freeaddrinfo(list);
+    if (result->count == 0) {
+        result->count = -1;
+        snprintf(result->why, sizeof result->why, "no IPv4 or IPv6 address");
+    }
+#else
+    (void)host;
+    snprintf(result->why, sizeof result->why, "this lwIP has no DNS (LWIP_DNS is 0)");
+#endif
+}
+
+static void resolve_unref_n(portal_resolve *job, int n) /* lock held */
+{
+    job->refs -= n;
+    if (job->refs == 0)
+        free(job);
+}
+
+static void resolve_task(void *arg)
+{
+    portal_resolve *job = arg;
+    while (job) {
+        sys_mutex_lock(&resolve_lock);
+        bool skip = job->canceled;
+        sys_mutex_unlock(&resolve_lock);
+        portal_resolve *result = calloc(1, sizeof *result);
+        if (result && !skip)
+            resolve_lookup(job->host, result); /* host is never written after start */
+        sys_mutex_lock(&resolve_lock);
+        if (!result) {
+            job->count = -1;
+            snprintf(job->why, sizeof job->why, "out of memory");
+        } else if (!skip) {
+            job->count = result->count;
+            memcpy(job->addrs, result->addrs, sizeof job->addrs);
+            memcpy(job->why, result->why, sizeof job->why);
+        }
+        job->done = true;
+        resolve_unref_n(job, 1);
+        job = resolve_head;
+        if (job) {
+            resolve_head = job->next;
+            if (!resolve_head)
+                resolve_tail = NULL;
+            job->queued = false;
+        } else {
+            resolve_workers--;
+        }
+        sys_mutex_unlock(&resolve_lock);
+        free(result);
+    }
+#ifdef ESP_PLATFORM
+    vTaskDelete(NULL); /* a FreeRTOS task must not return */
+#endif
+}
+
+portal_resolve *portal_platform_resolve_start(const char *host)
+{
+    if (!resolve_lock_ready) {
+        /* First use, from the app's task (configs and connects are made there). */
+        if (sys_mutex_new(&resolve_lock) != ERR_OK) {
+            last_errno = ENOMEM;
+            return NULL;
+        }
+        resolve_lock_ready = true;
+    }
+    portal_resolve *job = calloc(1, sizeof *job);
+    if (!job) {
+        last_errno = ENOMEM;
+        return NULL;
+    }
+    snprintf(job->host, sizeof job->host, "%s", host);
+    job->refs = 2;
+    sys_mutex_lock(&resolve_lock);
+    bool start_task = resolve_workers < PORTAL_RESOLVE_WORKERS;
+    if (start_task) {
+        resolve_workers++;
+    } else {
+        job->queued = true;
+        if (resolve_tail)
+            resolve_tail->next = job;
+        else
+            resolve_head = job;
+        resolve_tail = job;
+    }
+    sys_mutex_unlock(&resolve_lock);
+    if (start_task) {
+        /* lwip_getaddrinfo and the DNS callback path need a few KiB of stack. */
+        sys_thread_t task = sys_thread_new("portal_dns", resolve_task, job, 4096, DEFAULT_THREAD_PRIO);
+        (void)task; /* ESP-IDF's port asserts on failure; the unix port aborts */
+    }
+    return job;
+}
+
+int portal_platform_resolve_result(portal_resolve *job, portal_sockaddr *out, int max, char *why,
+                                   size_t why_size)
+{
+    sys_mutex_lock(&resolve_lock);
+    int result = 0;
+    if (job->done) {
+        result = job->count;
+        if (result < 0) {
+            snprintf(why, why_size, "%s", job->why);
+        } else {
+            if (result > max)
+                result = max;
+            memcpy(out, job->addrs, (size_t)result * sizeof *out);
+        }
+    }
+    sys_mutex_unlock(&resolve_lock);
+    return result;
+}
+
+portal_fd portal_platform_resolve_fd(const portal_resolve *job)
+{
+    (void)job;
+    return PORTAL_FD_INVALID; /* look again every ~10 ms */
+}
+
+void portal_platform_resolve_cancel(portal_resolve *job)
+{
+    if (!job)
+        return;
+    sys_mutex_lock(&resolve_lock);
+    job->canceled = true;
+    int drop = 1; /* the caller's reference */
+    if (job->queued) {
+        portal_resolve **link = &resolve_head, *prev = NULL;
+        while (*link && *link != job) {
+            prev = *link;
+            link = &(*link)->next;
+        }
+        if (*link) {
+            *link = job->next;
+            if (resolve_tail == job)
+                resolve_tail = prev;
+        }
+        job->queued = false;
+        drop = 2; /* the queue's reference too */
+    }
+    resolve_unref_n(job, drop);
+    sys_mutex_unlock(&resolve_lock);
 }

@@ -124,4 +124,27 @@ bool portal_platform_net_ipv4(uint8_t out[4]);
 /* First IPv4 address of `host` (blocking name lookup); false when it does not resolve. */
 bool portal_platform_resolve_ipv4(const char *host, uint8_t out[4]);
 
+/* ---- name resolution that does not block the caller (tlsConnect) ---- */
+/* An IPv4 or IPv6 literal ("192.0.2.1", "::1") into `out` (port 0); false when `host` is not one.
+ * A literal never needs a lookup. */
+bool portal_platform_parse_ip(const char *host, portal_sockaddr *out);
+/* One lookup of a DNS name, running in the background: POSIX in a worker thread (at most
+ * PORTAL_RESOLVE_WORKERS at once, later ones queued in order), lwIP in a task of its own. Names in
+ * the reserved top-level domain `invalid` (RFC 6761) fail at once without a lookup. */
+typedef struct portal_resolve portal_resolve;
+#define PORTAL_RESOLVE_WORKERS 4
+#define PORTAL_RESOLVE_MAX_ADDRS 16
+/* NULL when out of memory (portal_platform_last_error() says so). */
+portal_resolve *portal_platform_resolve_start(const char *host);
+/* 0: still running. > 0: done, that many addresses written to `out` (at most `max`, IPv6 and IPv4
+ * in the resolver's order, port 0). < 0: failed, the resolver's text in `why`. Never blocks. */
+int portal_platform_resolve_result(portal_resolve *job, portal_sockaddr *out, int max, char *why,
+                                   size_t why_size);
+/* A descriptor that turns readable when the lookup has finished (wait on it with the others), or
+ * PORTAL_FD_INVALID where the platform has none: then look again every ~10 ms. */
+portal_fd portal_platform_resolve_fd(const portal_resolve *job);
+/* Forgets the job, finished or not, without waiting: a lookup still running frees its job when it
+ * ends. The caller must not use `job` afterwards. */
+void portal_platform_resolve_cancel(portal_resolve *job);
+
 #endif

@@ -120,12 +120,16 @@ static int plan_entries(portal_app *app, const uint8_t *entries, uint32_t count,
             }
             if (ext_now & PORTAL_WAIT_READ)
                 now |= POLL_IN;
+            if (ext_now & PORTAL_WAIT_WRITE) /* a TLS client session has just opened */
+                now |= POLL_OUT;
+            if (ext_now & PORTAL_WAIT_ERROR) /* a TLS client session whose connect failed */
+                now |= POLL_ERR;
             if (ext_now & PORTAL_WAIT_HANGUP)
                 now |= POLL_HUP;
             break;
         }
         }
-        plan->ready[i] = (uint16_t)(now & (want | POLL_HUP));
+        plan->ready[i] = (uint16_t)(now & (want | POLL_HUP | POLL_ERR));
         if (plan->ready[i])
             ready++;
         if (fd != PORTAL_FD_INVALID && want) {

@@ -1,6 +1,7 @@
 /* tls_config.c - TLS server configs (tlsServerConfigCreate / tlsServerConfigFree) and the per-app
  * TLS state: argument checks in upstream order, PEM parsing with mbedTLS, the secure defaults every
- * config gets, per-config session-ticket keys, reference counting, and wiping key material. */
+ * config gets (server and client: tls_client_config.c builds on the same functions), per-config
+ * session-ticket keys, reference counting, and wiping key material. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,12 @@ static int tls_ticket_parse(void *p_config, mbedtls_ssl_session *session, unsign
 
 static void tls_config_destroy(tls_config *config)
 {
+    portal_tls_resume_wipe(config);
+    portal_tls_trust_release(config->default_trust);
+    if (config->alpn_names) {
+        free(config->alpn_names);
+        free(config->alpn);
+    }
     mbedtls_ssl_config_free(&config->ssl_conf);
 #if PORTAL_TLS_HAVE_TICKETS
     mbedtls_ssl_ticket_free(&config->tickets); /* wipes the ticket keys */
@@ -331,10 +338,9 @@ static int tls_parse_pem_certs(mbedtls_x509_crt *chain, tls_input *in)
     return parsed > 0 ? 0 : MBEDTLS_ERR_X509_CERT_UNKNOWN_FORMAT;
 }
 
-static int32_t tls_parse_certs(portal_app *app, mbedtls_x509_crt *chain, const uint8_t *pem,
-                               uint32_t len, const char *what)
+int32_t portal_tls_parse_certs(portal_app *app, const char *who, mbedtls_x509_crt *chain,
+                               const uint8_t *pem, uint32_t len, const char *what)
 {
-    static const char who[] = "tlsServerConfigCreate";
     tls_input in;
     if (!tls_input_copy(&in, pem, len))
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory copying %s", who, what);
@@ -357,14 +363,13 @@ static int32_t tls_parse_certs(portal_app *app, mbedtls_x509_crt *chain, const u
     return PORTAL_OK;
 }
 
-static int32_t tls_parse_key(portal_app *app, portal_tls_state *state, mbedtls_pk_context *key,
-                             const uint8_t *pem, uint32_t len)
+int32_t portal_tls_parse_key(portal_app *app, const char *who, portal_tls_state *state,
+                             mbedtls_pk_context *key, const uint8_t *pem, uint32_t len,
+                             const char *what)
 {
-    static const char who[] = "tlsServerConfigCreate";
     tls_input in;
     if (!tls_input_copy(&in, pem, len))
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory copying server_key_pem",
-                           who);
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory copying %s", who, what);
 #if PORTAL_MBEDTLS_3
     int ret = mbedtls_pk_parse_key(key, in.bytes, in.parse_len, NULL, 0, mbedtls_ctr_drbg_random,
                                    &state->drbg);
@@ -375,26 +380,44 @@ static int32_t tls_parse_key(portal_app *app, portal_tls_state *state, mbedtls_p
     tls_input_free(&in);
     char err[112];
     if (portal_tls_error_is_alloc(ret))
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory parsing server_key_pem: %s",
-                           who, portal_tls_error_text(ret, err, sizeof err));
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory parsing %s: %s", who,
+                           what, portal_tls_error_text(ret, err, sizeof err));
     if (ret != 0)
-        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: server_key_pem: %s", who,
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: %s: %s", who, what,
                            portal_tls_error_text(ret, err, sizeof err));
     if (!mbedtls_pk_can_do(key, MBEDTLS_PK_RSA) && !mbedtls_pk_can_do(key, MBEDTLS_PK_ECDSA))
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
-                           "%s: server_key_pem: key type %s not supported (RSA or ECDSA only)",
-                           who, mbedtls_pk_get_name(key));
+                           "%s: %s: key type %s not supported (RSA or ECDSA only)", who, what,
+                           mbedtls_pk_get_name(key));
     return PORTAL_OK;
 }
 
-/* The fixed, reviewed settings every config gets. */
-static int32_t tls_config_apply_defaults(portal_app *app, portal_tls_state *state,
-                                         tls_config *config)
+int32_t portal_tls_check_pair(portal_app *app, const char *who, portal_tls_state *state,
+                              mbedtls_x509_crt *cert, mbedtls_pk_context *key,
+                              const char *mismatch)
 {
-    static const char who[] = "tlsServerConfigCreate";
-    mbedtls_ssl_config *conf = &config->ssl_conf;
+#if PORTAL_MBEDTLS_3
+    int ret = mbedtls_pk_check_pair(&cert->pk, key, mbedtls_ctr_drbg_random, &state->drbg);
+#else
+    (void)state;
+    int ret = mbedtls_pk_check_pair(&cert->pk, key);
+#endif
     char err[112];
-    int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+    if (portal_tls_error_is_alloc(ret)) /* not "does not match": the check could not run */
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory checking the key pair: %s",
+                           who, portal_tls_error_text(ret, err, sizeof err));
+    if (ret != 0)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: %s: %s", who, mismatch,
+                           portal_tls_error_text(ret, err, sizeof err));
+    return PORTAL_OK;
+}
+
+/* The fixed, reviewed settings every config, server or client, gets. */
+int32_t portal_tls_conf_defaults(portal_app *app, const char *who, portal_tls_state *state,
+                                 mbedtls_ssl_config *conf, int endpoint)
+{
+    char err[112];
+    int ret = mbedtls_ssl_config_defaults(conf, endpoint, MBEDTLS_SSL_TRANSPORT_STREAM,
                                           MBEDTLS_SSL_PRESET_DEFAULT);
     if (ret != 0)
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: mbedtls_ssl_config_defaults: %s", who,
@@ -412,7 +435,7 @@ static int32_t tls_config_apply_defaults(portal_app *app, portal_tls_state *stat
 #else
     mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
 #if !PORTAL_MBEDTLS_3
-    /* 2.28's experimental TLS 1.3 is not a server; stay on 1.2. */
+    /* 2.28's experimental TLS 1.3 is neither a server nor a usable client; stay on 1.2. */
     mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
 #endif
 #endif
@@ -426,8 +449,20 @@ static int32_t tls_config_apply_defaults(portal_app *app, portal_tls_state *stat
 #if defined(MBEDTLS_SSL_RENEGOTIATION)
     mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
 #endif
+    return PORTAL_OK;
+}
 
-    ret = mbedtls_ssl_conf_own_cert(conf, &config->chain, &config->key);
+/* The server's own settings on top of the defaults: certificate, client authentication, tickets. */
+static int32_t tls_config_apply_server(portal_app *app, portal_tls_state *state,
+                                       tls_config *config)
+{
+    static const char who[] = "tlsServerConfigCreate";
+    mbedtls_ssl_config *conf = &config->ssl_conf;
+    char err[112];
+    int32_t rc = portal_tls_conf_defaults(app, who, state, conf, MBEDTLS_SSL_IS_SERVER);
+    if (rc != PORTAL_OK)
+        return rc;
+    int ret = mbedtls_ssl_conf_own_cert(conf, &config->chain, &config->key);
     if (ret != 0)
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: mbedtls_ssl_conf_own_cert: %s", who,
                            portal_tls_error_text(ret, err, sizeof err));
@@ -484,11 +519,38 @@ int32_t portal_tls_server_config_create(portal_app *app, uint8_t *cert_pem, uint
     portal_tls_state *state = portal_tls_state_get(app, who);
     if (!state)
         return app->last_error_code;
-    tls_config *config = calloc(1, sizeof *config);
+    tls_config *config = portal_tls_config_new(state, uflags, false);
     if (!config)
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
+
+    int32_t rc = portal_tls_parse_certs(app, who, &config->chain, cert_pem, cert_pem_len,
+                                        "server_cert_pem");
+    if (rc == PORTAL_OK)
+        rc = portal_tls_parse_key(app, who, state, &config->key, key_pem, key_pem_len,
+                                  "server_key_pem");
+    if (rc == PORTAL_OK)
+        rc = portal_tls_check_pair(app, who, state, &config->chain, &config->key,
+                                   "server_key_pem does not match server_cert_pem");
+    if (rc == PORTAL_OK && require_client_cert)
+        rc = portal_tls_parse_certs(app, who, &config->client_ca, client_ca_pem,
+                                    client_ca_pem_len, "client_ca_pem");
+    if (rc == PORTAL_OK)
+        rc = tls_config_apply_server(app, state, config);
+    if (rc != PORTAL_OK) {
+        tls_config_destroy(config);
+        return rc;
+    }
+    return portal_tls_config_publish(app, who, config);
+}
+
+tls_config *portal_tls_config_new(portal_tls_state *state, uint32_t flags, bool client)
+{
+    tls_config *config = calloc(1, sizeof *config);
+    if (!config)
+        return NULL;
     config->refs = 1;
-    config->flags = uflags;
+    config->flags = flags;
+    config->client = client;
     config->owner = state;
     mbedtls_ssl_config_init(&config->ssl_conf);
     mbedtls_x509_crt_init(&config->chain);
@@ -497,36 +559,11 @@ int32_t portal_tls_server_config_create(portal_app *app, uint8_t *cert_pem, uint
 #if PORTAL_TLS_HAVE_TICKETS
     mbedtls_ssl_ticket_init(&config->tickets);
 #endif
+    return config;
+}
 
-    int32_t rc = tls_parse_certs(app, &config->chain, cert_pem, cert_pem_len, "server_cert_pem");
-    if (rc == PORTAL_OK)
-        rc = tls_parse_key(app, state, &config->key, key_pem, key_pem_len);
-    if (rc == PORTAL_OK) {
-#if PORTAL_MBEDTLS_3
-        int ret = mbedtls_pk_check_pair(&config->chain.pk, &config->key, mbedtls_ctr_drbg_random,
-                                        &state->drbg);
-#else
-        int ret = mbedtls_pk_check_pair(&config->chain.pk, &config->key);
-#endif
-        char err[112];
-        if (portal_tls_error_is_alloc(ret)) /* not "does not match": the check could not run */
-            rc =
-                portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory checking the key pair: %s",
-                            who, portal_tls_error_text(ret, err, sizeof err));
-        else if (ret != 0)
-            rc = portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
-                             "%s: server_key_pem does not match server_cert_pem: %s", who,
-                             portal_tls_error_text(ret, err, sizeof err));
-    }
-    if (rc == PORTAL_OK && require_client_cert)
-        rc = tls_parse_certs(app, &config->client_ca, client_ca_pem, client_ca_pem_len,
-                             "client_ca_pem");
-    if (rc == PORTAL_OK)
-        rc = tls_config_apply_defaults(app, state, config);
-    if (rc != PORTAL_OK) {
-        tls_config_destroy(config);
-        return rc;
-    }
+int32_t portal_tls_config_publish(portal_app *app, const char *who, tls_config *config)
+{
     int32_t handle = portal_handles_add(&app->handles, PORTAL_HANDLE_TLS_CONFIG, config);
     if (handle == 0) {
         tls_config_destroy(config);
@@ -537,6 +574,21 @@ int32_t portal_tls_server_config_create(portal_app *app, uint8_t *cert_pem, uint
     return handle;
 }
 
+tls_config *portal_tls_config_lookup(portal_app *app, int32_t handle, bool client,
+                                     const char *who)
+{
+    tls_config *config = portal_handles_get(&app->handles, handle, PORTAL_HANDLE_TLS_CONFIG);
+    if (config && config->client == client)
+        return config;
+    if (config)
+        portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: %d is a %s config", who, (int)handle,
+                    config->client ? "client" : "server");
+    else
+        portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: bad config handle %d", who,
+                    (int)handle);
+    return NULL;
+}
+
 int32_t portal_tls_server_config_free(portal_app *app, int32_t config_handle)
 {
     tls_config *config =
@@ -544,6 +596,9 @@ int32_t portal_tls_server_config_free(portal_app *app, int32_t config_handle)
     if (!config)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "tlsServerConfigFree: bad handle %d",
                            (int)config_handle);
+    if (config->client)
+        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
+                           "tlsServerConfigFree: %d is a client config", (int)config_handle);
     portal_handles_remove(&app->handles, config_handle);
     app->open_configs--;
     config->handle = 0;

@@ -53,15 +53,17 @@ tls_conn *portal_tls_conn_create(portal_app *app, tls_config *config, portal_fd 
                           const portal_sockaddr *peer)
 {
     tls_conn *conn = calloc(1, sizeof *conn);
-    char peer_text[64];
-    portal_sockaddr_format(peer, peer_text, sizeof peer_text);
+    char peer_text[64] = "";
+    if (peer) /* NULL: a client connection, whose peer is not known yet (tls_connect.c) */
+        portal_sockaddr_format(peer, peer_text, sizeof peer_text);
     if (!conn) {
         portal_log(app, PORTAL_LOG_ERROR, "TLS: dropping client %s: out of memory", peer_text);
         portal_platform_close(fd);
         return NULL;
     }
     conn->fd = fd;
-    conn->peer = *peer;
+    if (peer)
+        conn->peer = *peer;
     memcpy(conn->peer_text, peer_text, sizeof peer_text);
     conn->config = config;
     portal_tls_config_ref(config);
@@ -182,6 +184,8 @@ void portal_tls_conn_destroy(tls_conn *conn, int budget_ms)
     }
     mbedtls_ssl_free(&conn->ssl); /* wipes session keys */
     tls_held_free(conn);
+    if (conn->connect)
+        portal_tls_connect_free(conn); /* cancels a name lookup still running */
     portal_tls_config_unref(conn->config);
     mbedtls_platform_zeroize(conn, sizeof *conn);
     free(conn);
@@ -254,7 +258,7 @@ bool portal_tls_conn_handshake(portal_app *app, tls_conn *conn)
         conn->state = TLS_CONN_READY;
         /* With VERIFY_REQUIRED a finished handshake means the chain checked out; a resumed one
          * carries the original verification result and certificate in its ticket. */
-        if ((conn->config->flags & PORTAL_TLS_FLAG_REQUIRE_CLIENT_CERT) &&
+        if (!conn->config->client && (conn->config->flags & PORTAL_TLS_FLAG_REQUIRE_CLIENT_CERT) &&
             mbedtls_ssl_get_verify_result(&conn->ssl) == 0) {
             conn->client_verified = true;
             const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&conn->ssl);

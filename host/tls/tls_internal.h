@@ -1,7 +1,9 @@
 /* tls_internal.h - types shared by the files of module `portal_socket_tls`: the per-app TLS state
- * (random generator, queue of pending handshakes), server configs and connections. A connection is
- * one TCP socket plus its mbedTLS context; it starts life as a pending handshake and becomes a
- * session (an app handle) once tlsAccept hands it out. Not part of the host's public headers. */
+ * (random generator, queue of pending handshakes), configs (server and client) and connections. A
+ * connection is one TCP socket plus its mbedTLS context; a server one starts life as a pending
+ * handshake and becomes a session (an app handle) once tlsAccept hands it out, a client one
+ * (tlsConnect) is a session from the start and carries its connect attempt. Not part of the
+ * host's public headers. */
 #ifndef PORTAL_TLS_INTERNAL_H
 #define PORTAL_TLS_INTERNAL_H
 
@@ -42,6 +44,9 @@
 #define PORTAL_TLS_FLAG_REQUIRE_CLIENT_CERT 0x1u /* upstream */
 #define PORTAL_TLS_FLAG_NO_TICKETS 0x2u          /* extension: no session tickets */
 #define PORTAL_TLS_FLAGS_KNOWN (PORTAL_TLS_FLAG_REQUIRE_CLIENT_CERT | PORTAL_TLS_FLAG_NO_TICKETS)
+/* Client config flag bits (tlsClientConfigCreate, extension). */
+#define PORTAL_TLS_CLIENT_FLAG_NO_VERIFY 0x1u
+#define PORTAL_TLS_CLIENT_FLAGS_KNOWN (PORTAL_TLS_CLIENT_FLAG_NO_VERIFY | PORTAL_TLS_FLAG_NO_TICKETS)
 
 /* tlsSessionInfo output (extension): packed, little-endian. */
 #define PORTAL_TLS_INFO_SIZE 328
@@ -51,8 +56,14 @@
 #define PORTAL_TLS_INFO_CIPHER_SIZE 64
 #define PORTAL_TLS_INFO_OFF_SUBJECT 72
 #define PORTAL_TLS_INFO_SUBJECT_SIZE 256
+/* The longer form (client extension): + the negotiated ALPN protocol. */
+#define PORTAL_TLS_INFO_EX_SIZE 584
+#define PORTAL_TLS_INFO_OFF_ALPN 328
+#define PORTAL_TLS_INFO_ALPN_SIZE 256
 #define PORTAL_TLS_INFO_RESUMED 0x1
-#define PORTAL_TLS_INFO_CLIENT_VERIFIED 0x2
+#define PORTAL_TLS_INFO_CLIENT_VERIFIED 0x2 /* the peer's certificate was verified */
+#define PORTAL_TLS_INFO_CLIENT_SESSION 0x4  /* made by tlsConnect */
+#define PORTAL_TLS_INFO_UNVERIFIED 0x8      /* its config had NO_VERIFY */
 
 /* tlsClose flushes queued ciphertext and sends close_notify for at most this long. */
 #define PORTAL_TLS_CLOSE_BUDGET_MS 100
@@ -80,18 +91,31 @@
 #define PORTAL_TLS_TICKET_LIFETIME_S 86400
 
 typedef struct tls_conn tls_conn;
+typedef struct tls_connect tls_connect;
+struct portal_tls_trust;
+struct tls_resume_cache;
 
-/* One tlsServerConfigCreate result. Reference counted: the app handle holds one reference and every
- * connection built from it holds one, so freeing the config never breaks live sessions. */
+/* One tlsServerConfigCreate or tlsClientConfigCreate result. Reference counted: the app handle
+ * holds one reference and every connection built from it holds one, so freeing the config never
+ * breaks live sessions. */
 typedef struct tls_config {
     int refs;
     int32_t handle; /* the app's handle; 0 once the app freed it */
-    uint32_t flags;
+    uint32_t flags; /* server: PORTAL_TLS_FLAG_*; client: PORTAL_TLS_CLIENT_FLAG_* / NO_TICKETS */
+    bool client;    /* made by tlsClientConfigCreate: tlsConnect only, never tlsAccept */
     struct portal_tls_state *owner;
     mbedtls_ssl_config ssl_conf;
-    mbedtls_x509_crt chain;     /* server certificate (+ intermediates) */
-    mbedtls_pk_context key;     /* server private key */
-    mbedtls_x509_crt client_ca; /* only with REQUIRE_CLIENT_CERT */
+    mbedtls_x509_crt chain;     /* own certificate (+ intermediates): server's, or the client's */
+    mbedtls_pk_context key;     /* its private key */
+    mbedtls_x509_crt client_ca; /* trust anchors: server with REQUIRE_CLIENT_CERT, or a client's
+                                   ca_pem */
+    /* Client configs (tls_client_config.c): the shared default trust store when ca_pem was
+     * empty, the ALPN list (NULL-terminated, pointing into alpn_names) and the remembered
+     * sessions per host:port (tls_resume.c; NULL until the first save, and with NO_TICKETS). */
+    struct portal_tls_trust *default_trust;
+    const char **alpn;
+    char *alpn_names;
+    struct tls_resume_cache *resume;
     bool tickets_enabled;
     mbedtls_ssl_ticket_context tickets; /* per-config ticket keys */
     /* The connection whose handshake is being stepped right now; the ticket-parse wrapper marks it
@@ -131,10 +155,15 @@ struct tls_conn {
     /* What the BIO callbacks saw last: PORTAL_IO_CLOSED / PORTAL_IO_ERROR and errno text. */
     int io_status;
     int io_errno;
-    /* Captured when the handshake finished (tlsSessionInfo). */
+    /* Captured when the handshake finished (tlsSessionInfo). client_verified: the peer's
+     * certificate was verified (a server's client, or a client's server). */
     bool resumed;
     bool client_verified;
     char subject[PORTAL_TLS_INFO_SUBJECT_SIZE];
+    /* Client sessions (tlsConnect): the connect attempt, NULL for server connections. While it
+     * runs the connection is TLS_CONN_HANDSHAKING (fd may still be invalid); a failed one is
+     * TLS_CONN_BROKEN with the reason kept in it. */
+    tls_connect *connect;
     /* Plaintext of a record mbedtls_ssl_write could not finish (WANT_WRITE). Its bytes were already
      * reported to the app as accepted; mbedTLS requires the next write call to repeat the same
      * arguments, so the copy is replayed until the record is on the wire. */
@@ -171,6 +200,87 @@ void portal_tls_config_handshake_failed(tls_config *config, int mbedtls_ret);
 const char *portal_tls_error_text(int mbedtls_ret, char *buf, size_t size);
 /* True when an mbedTLS result (possibly high + low level) says an allocation failed. */
 bool portal_tls_error_is_alloc(int mbedtls_ret);
+
+/* Server and client configs share these (tls_config.c). `who` names the import in messages,
+ * `what` the argument. PORTAL_OK or the error (last error set). */
+int32_t portal_tls_parse_certs(portal_app *app, const char *who, mbedtls_x509_crt *chain,
+                               const uint8_t *pem, uint32_t len, const char *what);
+int32_t portal_tls_parse_key(portal_app *app, const char *who, portal_tls_state *state,
+                             mbedtls_pk_context *key, const uint8_t *pem, uint32_t len,
+                             const char *what);
+/* Checks that `key` belongs to the certificate; `mismatch` is the message text after "who: ". */
+int32_t portal_tls_check_pair(portal_app *app, const char *who, portal_tls_state *state,
+                              mbedtls_x509_crt *cert, mbedtls_pk_context *key,
+                              const char *mismatch);
+/* The reviewed defaults every config gets (versions, suites, groups, no renegotiation, RNG),
+ * for `endpoint` MBEDTLS_SSL_IS_SERVER or MBEDTLS_SSL_IS_CLIENT. */
+int32_t portal_tls_conf_defaults(portal_app *app, const char *who, portal_tls_state *state,
+                                 mbedtls_ssl_config *conf, int endpoint);
+/* New config with everything initialised (refs 1, no handle yet); NULL when out of memory. */
+tls_config *portal_tls_config_new(portal_tls_state *state, uint32_t flags, bool client);
+/* Registers the config as an app handle and counts it; the handle, or the error (freed then). */
+int32_t portal_tls_config_publish(portal_app *app, const char *who, tls_config *config);
+/* The live config behind `handle` of the wanted kind (client or server); NULL with the last
+ * error set (bad handle, or "N is a client config" / "N is a server config"). */
+tls_config *portal_tls_config_lookup(portal_app *app, int32_t handle, bool client,
+                                     const char *who);
+
+/* ---- tls_trust.c (portal-host) / host/esp-idf/tls_trust_bundle.c (firmware) ---- */
+/* Points `conf` at the host's default trust anchors, taking a reference on them (*ref, released
+ * with portal_tls_trust_release; may stay NULL where nothing is held). PORTAL_OK, or -2 with the
+ * reason in `why` (no store, out of memory). */
+int32_t portal_tls_trust_default_use(mbedtls_ssl_config *conf, struct portal_tls_trust **ref,
+                                     char *why, size_t why_size);
+void portal_tls_trust_release(struct portal_tls_trust *ref);
+
+/* ---- tls_resume.c: remembered client sessions per "host:port" ---- */
+#define PORTAL_TLS_RESUME_ENTRIES 16
+/* Offers the session remembered for `key` on a new client context (before its handshake);
+ * true when one was offered. */
+bool portal_tls_resume_offer(tls_config *config, mbedtls_ssl_context *ssl, const char *key);
+/* Remembers the context's current session for `key` (replacing the least recently used entry). */
+void portal_tls_resume_save(tls_config *config, mbedtls_ssl_context *ssl, const char *key);
+/* Wipes and frees every remembered session. */
+void portal_tls_resume_wipe(tls_config *config);
+
+/* ---- tls_client_verify.c: the server certificate as a client sees it ---- */
+/* What the verify callback learns about the server's chain, for the failure reasons. */
+typedef struct tls_peer_check {
+    const mbedtls_ssl_config *conf; /* its own verify callback (ESP-IDF's bundle) runs first */
+    const char *host;
+    bool host_is_ip; /* then mbedTLS checks no name (no SNI either): the callback does */
+    portal_sockaddr ip;
+    uint32_t flags;  /* every flag seen on any certificate of the chain */
+    bool issuer_seen;
+    char issuer[128]; /* issuer of the topmost certificate presented */
+    char names[160];  /* the leaf's subjectAltName DNS/IP names, or its CN without SAN */
+} tls_peer_check;
+/* mbedtls_ssl_set_verify callback; `p` is the tls_peer_check. */
+int portal_tls_client_verify_cb(void *p, mbedtls_x509_crt *crt, int depth, uint32_t *flags);
+/* "certificate for NAMES is not valid for host HOST; certificate of HOST has expired; ..." */
+void portal_tls_client_verify_reason(const tls_peer_check *check, uint32_t flags, char *buf,
+                                     size_t size);
+
+/* ---- tls_connect.c: the client connect attempt ---- */
+/* True while the connection's connect attempt has not finished (resolving, connecting, or
+ * handshaking). */
+bool portal_tls_connect_pending(const tls_conn *conn);
+/* For tlsSend / tlsRecv / tlsSessionInfo on a client session: PORTAL_OK once it is open; else
+ * drives it until `deadline` and returns -3 (would block / timed out, with `who`) or -2 with the
+ * failure reason ("who: connect failed: ..."). */
+int32_t portal_tls_connect_settle(portal_app *app, tls_conn *conn, const char *who,
+                                  portal_deadline deadline, int32_t timeout_ms);
+/* Event-loop support for client sessions still connecting. */
+int portal_tls_connect_fill(tls_conn *conn, portal_wait_entry *fds, int max);
+void portal_tls_connect_service(portal_app *app, tls_conn *conn);
+int64_t portal_tls_connect_deadline(const tls_conn *conn); /* INT64_MAX when none */
+/* sockPoll: events ready now for a client session still connecting or failed (ERROR), and
+ * whether it has just opened (WRITE: reported once, so a timeout-0 poll sees it). */
+bool portal_tls_connect_poll(tls_conn *conn, portal_fd *fd, int *ready_now);
+/* A TLS 1.3 NewSessionTicket arrived, or the session ends: remember it for resumption. */
+void portal_tls_connect_remember(tls_conn *conn);
+/* Frees the attempt (cancels a name lookup still running). */
+void portal_tls_connect_free(tls_conn *conn);
 
 /* ---- tls_session.c ---- */
 /* sockPoll's view of sessions and TLS listeners (socket.h), set when an app first uses TLS. */

@@ -1,6 +1,7 @@
 /* tls_session.c - the session side of module `portal_socket_tls`: tlsAccept (hands out finished
  * handshakes), tlsSend, tlsRecv, tlsClose, the tlsSessionInfo extension, teardown and the hooks
- * that let the host event loop drive pending handshakes and queued records while the app sleeps. */
+ * that let the host event loop drive pending handshakes, client connects (tls_connect.c) and
+ * queued records while the app sleeps. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,10 +61,9 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
     if (out_addr_len > 0 && out_addr_len < PORTAL_SOCKADDR4_SIZE)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "tlsAccept: out_addr_len too small (need %d)", PORTAL_SOCKADDR4_SIZE);
-    tls_config *cfg = portal_handles_get(&app->handles, config, PORTAL_HANDLE_TLS_CONFIG);
+    tls_config *cfg = portal_tls_config_lookup(app, config, false, "tlsAccept");
     if (!cfg)
-        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "tlsAccept: bad config handle %d",
-                           (int)config);
+        return PORTAL_ERR_INVALID_ARGUMENT; /* bad handle, or a client config */
     portal_socket *sock = portal_socket_lookup(app, listener, "tlsAccept");
     if (!sock)
         return PORTAL_ERR_INVALID_ARGUMENT; /* message set by the socket module */
@@ -153,12 +153,17 @@ int32_t portal_tls_send(portal_app *app, int32_t session, uint8_t *buf, uint32_t
     if (!conn)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: bad handle %d", who,
                            (int)session);
+    portal_deadline deadline = portal_deadline_after(timeout_ms);
+    int32_t rc;
+    /* A client session still connecting: the handshake first, within the same timeout. */
+    if (conn->connect && (rc = portal_tls_connect_settle(app, conn, who, deadline, timeout_ms)) !=
+                             PORTAL_OK)
+        return rc;
     if (conn->state == TLS_CONN_BROKEN)
         return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: connection closed", who);
-    portal_deadline deadline = portal_deadline_after(timeout_ms);
 
     /* Bytes of an earlier call that are still queued go first: they were reported as sent. */
-    int32_t rc = tls_session_flush(app, conn, who, deadline, timeout_ms);
+    rc = tls_session_flush(app, conn, who, deadline, timeout_ms);
     if (rc != PORTAL_OK)
         return rc;
 
@@ -215,12 +220,17 @@ int32_t portal_tls_recv(portal_app *app, int32_t session, uint8_t *buf, uint32_t
                            (int)session);
     if (buf_len == 0)
         return 0; /* documented: nothing is read, nothing waits */
+    portal_deadline deadline = portal_deadline_after(timeout_ms);
+    if (conn->connect) {
+        int32_t rc = portal_tls_connect_settle(app, conn, who, deadline, timeout_ms);
+        if (rc != PORTAL_OK)
+            return rc;
+    }
     if (conn->state == TLS_CONN_PEER_CLOSED)
         return 0;
     if (conn->state == TLS_CONN_BROKEN)
         return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: connection closed", who);
     size_t want = buf_len > INT32_MAX ? INT32_MAX : buf_len;
-    portal_deadline deadline = portal_deadline_after(timeout_ms);
     for (;;) {
         /* A record tlsSend queued must not wait for the app's next send: push it along. */
         int wait_events = 0;
@@ -241,6 +251,13 @@ int32_t portal_tls_recv(portal_app *app, int32_t session, uint8_t *buf, uint32_t
             conn->state = TLS_CONN_PEER_CLOSED;
             return 0;
         }
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+            /* TLS 1.3 client: a ticket for the next connect to this server. */
+            portal_tls_connect_remember(conn);
+            continue;
+        }
+#endif
         if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE)
             return portal_tls_conn_fail(app, conn, who, ret);
         wait_events |= ret == MBEDTLS_ERR_SSL_WANT_READ ? PORTAL_WAIT_READ : PORTAL_WAIT_WRITE;
@@ -282,7 +299,17 @@ int32_t portal_tls_session_info(portal_app *app, int32_t session, uint8_t *out, 
     if (!conn)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "tlsSessionInfo: bad handle %d",
                            (int)session);
-    memset(out, 0, PORTAL_TLS_INFO_SIZE);
+    if (conn->connect) {
+        int32_t rc = portal_tls_connect_settle(app, conn, "tlsSessionInfo",
+                                               portal_deadline_after(0), 0);
+        if (rc == PORTAL_ERR_NOT_READY)
+            return portal_fail(app, rc, "tlsSessionInfo: handshake in progress");
+        if (rc != PORTAL_OK)
+            return rc; /* -2 "tlsSessionInfo: connect failed: ..." */
+    }
+    uint32_t size = out_len >= PORTAL_TLS_INFO_EX_SIZE ? PORTAL_TLS_INFO_EX_SIZE
+                                                        : PORTAL_TLS_INFO_SIZE;
+    memset(out, 0, size);
     const char *version = mbedtls_ssl_get_version(&conn->ssl);
     uint32_t version_code = 0;
     if (strcmp(version, "TLSv1.2") == 0)
@@ -291,6 +318,11 @@ int32_t portal_tls_session_info(portal_app *app, int32_t session, uint8_t *out, 
         version_code = 0x0304;
     uint32_t flags = (conn->resumed ? PORTAL_TLS_INFO_RESUMED : 0) |
                      (conn->client_verified ? PORTAL_TLS_INFO_CLIENT_VERIFIED : 0);
+    if (conn->connect) {
+        flags |= PORTAL_TLS_INFO_CLIENT_SESSION;
+        if (conn->config->flags & PORTAL_TLS_CLIENT_FLAG_NO_VERIFY)
+            flags |= PORTAL_TLS_INFO_UNVERIFIED;
+    }
     tls_put_le32(out + PORTAL_TLS_INFO_OFF_VERSION, version_code);
     tls_put_le32(out + PORTAL_TLS_INFO_OFF_FLAGS, flags);
     const char *cipher = mbedtls_ssl_get_ciphersuite(&conn->ssl);
@@ -298,7 +330,15 @@ int32_t portal_tls_session_info(portal_app *app, int32_t session, uint8_t *out, 
              cipher ? cipher : "");
     snprintf((char *)out + PORTAL_TLS_INFO_OFF_SUBJECT, PORTAL_TLS_INFO_SUBJECT_SIZE, "%s",
              conn->subject);
-    return PORTAL_TLS_INFO_SIZE;
+    if (size == PORTAL_TLS_INFO_EX_SIZE) {
+        const char *alpn = NULL;
+#if defined(MBEDTLS_SSL_ALPN)
+        alpn = mbedtls_ssl_get_alpn_protocol(&conn->ssl);
+#endif
+        snprintf((char *)out + PORTAL_TLS_INFO_OFF_ALPN, PORTAL_TLS_INFO_ALPN_SIZE, "%s",
+                 alpn ? alpn : "");
+    }
+    return (int32_t)size;
 }
 
 /* ---- teardown ---- */
@@ -343,6 +383,11 @@ static void tls_fill_session(int32_t handle, void *object, void *ctx)
     (void)handle;
     tls_conn *conn = object;
     tls_fill_ctx *fill = ctx;
+    if (portal_tls_connect_pending(conn)) {
+        fill->count += portal_tls_connect_fill(conn, fill->fds + fill->count,
+                                               fill->max - fill->count);
+        return;
+    }
     if (!conn->held || fill->count >= fill->max)
         return;
     fill->fds[fill->count].fd = conn->fd;
@@ -366,8 +411,11 @@ int portal_tls_poll_fill(portal_app *app, portal_wait_entry *fds, int max)
 static void tls_service_session(int32_t handle, void *object, void *ctx)
 {
     (void)handle;
-    (void)ctx;
     tls_conn *conn = object;
+    if (portal_tls_connect_pending(conn)) {
+        portal_tls_connect_service(ctx, conn);
+        return;
+    }
     if (conn->held && conn->state != TLS_CONN_BROKEN && portal_tls_conn_flush_held(conn) < 0) {
         /* No last error here (the app is not calling anything); its next call reports it. */
         conn->state = TLS_CONN_BROKEN;
@@ -379,7 +427,7 @@ void portal_tls_poll_service(portal_app *app)
     if (!app->tls)
         return;
     portal_tls_engine_advance_all(app);
-    portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_SESSION, tls_service_session, NULL);
+    portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_SESSION, tls_service_session, app);
 }
 
 bool portal_tls_session_poll(portal_app *app, int32_t handle, int *fd, int *ready_now)
@@ -389,6 +437,8 @@ bool portal_tls_session_poll(portal_app *app, int32_t handle, int *fd, int *read
         return false;
     *fd = conn->fd;
     *ready_now = 0;
+    if (conn->connect && portal_tls_connect_poll(conn, fd, ready_now))
+        return true; /* still connecting (nothing to report yet) or failed (ERROR) */
     if (conn->state != TLS_CONN_OPEN)
         *ready_now |= PORTAL_WAIT_READ | PORTAL_WAIT_HANGUP; /* tlsRecv returns 0 or the error */
     else if (mbedtls_ssl_get_bytes_avail(&conn->ssl) > 0 || mbedtls_ssl_check_pending(&conn->ssl))
@@ -403,9 +453,28 @@ bool portal_tls_listener_poll(portal_app *app, int32_t listener_handle, bool *wa
     return portal_tls_engine_has_ready(app, listener_handle);
 }
 
+static void tls_deadline_session(int32_t handle, void *object, void *ctx)
+{
+    (void)handle;
+    int64_t *earliest = ctx;
+    int64_t at = portal_tls_connect_pending(object) ? portal_tls_connect_deadline(object)
+                                                    : INT64_MAX;
+    if (at < *earliest)
+        *earliest = at;
+}
+
 int portal_tls_next_deadline_ms(portal_app *app)
 {
-    return portal_tls_engine_next_deadline_ms(app);
+    int next = portal_tls_engine_next_deadline_ms(app);
+    int64_t earliest = INT64_MAX;
+    if (app->tls)
+        portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_SESSION, tls_deadline_session,
+                            &earliest);
+    if (earliest == INT64_MAX)
+        return next;
+    int64_t left = earliest - portal_platform_now_ms();
+    int connect_ms = left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+    return next < 0 || connect_ms < next ? connect_ms : next;
 }
 
 const portal_module_ops portal_tls_module = {

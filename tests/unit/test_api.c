@@ -52,6 +52,9 @@ static const expected portable[] = {
     {"portal_socket_tls", "tlsClose", "(i)i", "i:i"},
     /* extension (docs/extensions.md) */
     {"portal_socket_tls", "tlsSessionInfo", "(i*~)i", "iii:i"},
+    {"portal_socket_tls", "tlsClientConfigCreate", "(*~*~*~*~i)i", "iiiiiiiii:i"},
+    {"portal_socket_tls", "tlsClientConfigFree", "(i)i", "i:i"},
+    {"portal_socket_tls", "tlsConnect", "(i$*~ii)i", "iiiiii:i"},
     /* portal_fs: desktop-only (the firmware has its own); upstream "(i*i)i", "($*i)i", "(*i)i" */
     {"portal_fs", "fsIsMounted", "()i", ":i"},
     {"portal_fs", "fsMount", "()i", ":i"},

@@ -30,6 +30,9 @@ static const portal_wamr_row expected[] = {
     {"portal_socket_tls", "tlsRecv", "(i*~i)i"},
     {"portal_socket_tls", "tlsClose", "(i)i"},
     {"portal_socket_tls", "tlsSessionInfo", "(i*~)i"},
+    {"portal_socket_tls", "tlsClientConfigCreate", "(*~*~*~*~i)i"},
+    {"portal_socket_tls", "tlsClientConfigFree", "(i)i"},
+    {"portal_socket_tls", "tlsConnect", "(i$*~ii)i"},
 };
 static const size_t expected_count = sizeof expected / sizeof expected[0];
 
