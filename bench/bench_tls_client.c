@@ -49,14 +49,14 @@ static int one_handshake(int32_t config, const SocketAddr *server, char *cipher,
 {
     int32_t session = tlsConnect(config, "localhost", server, sizeof *server, 0, PP_WAIT_FOREVER);
     if (session < 0) {
-        fprintf(stderr, "bench-tls-client: tlsConnect: %s\n", pp_last_error());
+        fprintf(stderr, "bench-tls-client: %s\n", pp_last_error()); /* "tlsConnect: why" */
         return -1;
     }
     pp_tls_session_info info;
     int32_t got = tlsSessionInfo(session, &info, sizeof info);
     int result = -1;
     if (got != (int32_t)sizeof info)
-        fprintf(stderr, "bench-tls-client: tlsSessionInfo: %s\n", pp_last_error());
+        fprintf(stderr, "bench-tls-client: %s\n", pp_last_error());
     else if (!(info.flags & INFO_VERIFIED))
         fprintf(stderr, "bench-tls-client: the server's certificate was not verified\n");
     else {
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
     int32_t config = tlsClientConfigCreate(dev_ca_cert, sizeof dev_ca_cert, NULL, 0, NULL, 0, NULL,
                                            0, resume ? 0 : PP_TLS_NO_TICKETS);
     if (config < 0) {
-        fprintf(stderr, "bench-tls-client: tlsClientConfigCreate: %s\n", pp_last_error());
+        fprintf(stderr, "bench-tls-client: %s\n", pp_last_error());
         return 1;
     }
     SocketAddr server = {.family = PP_AF_INET, .port = (uint16_t)port, .ip = {127, 0, 0, 1}};

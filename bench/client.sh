@@ -7,7 +7,7 @@
 # connect-handshake-close loop. Every run does an exact number of handshakes and fails when it did
 # fewer (a failed run shows as "failed", never as a smaller figure). Prints the markdown section
 # on stdout (run.sh puts it into docs/benchmarks.md); --update FILE replaces that section in FILE
-# instead (or adds it before "## Instructions"). Exit 1 when a figure is missing. ~30 s (--quick ~8).
+# instead (or adds it before "## Instructions"). Exit 1 when a figure is missing. ~45 s (--quick ~8).
 set -uo pipefail
 B=$(cd "${1:?usage: client.sh BUILD_DIR [--quick] [--update FILE]}" && pwd)
 shift
@@ -31,8 +31,7 @@ cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null;
 trap cleanup EXIT
 STARTED=$SECONDS
 
-RUNS=3
-if [ "$QUICK" = --quick ]; then FULL=30; RESUMED=200; else FULL=200; RESUMED=1000; fi
+if [ "$QUICK" = --quick ]; then RUNS=3; FULL=30; RESUMED=200; else RUNS=5; FULL=200; RESUMED=1000; fi
 CLIENTS=(ours raw)
 PORT=24300
 
