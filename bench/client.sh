@@ -39,12 +39,13 @@ wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/n
 # CPU seconds (user+sys) a process has used so far, from /proc/PID/stat fields 14 and 15.
 cpu_of() { awk -v t="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
-# start_s_server CERT KEY PORT EXTRA... - stdin is a FIFO held open, so s_server never sees end
-# of input; sets SRV.
+# start_s_server CERT KEY PORT EXTRA... - TLS 1.2 only: bench_client speaks 1.2 on every mbedTLS,
+# ours would speak 1.3 with mbedTLS 3, and the two must compare one protocol. stdin is a FIFO held
+# open, so s_server never sees end of input; sets SRV.
 start_s_server() {
     local cert=$1 key=$2 port=$3; shift 3
     [ -p "$WORK/s_server.in" ] || { mkfifo "$WORK/s_server.in"; exec 7<> "$WORK/s_server.in"; }
-    openssl s_server -accept "$port" -cert "$cert" -key "$key" -quiet "$@" \
+    openssl s_server -accept "$port" -cert "$cert" -key "$key" -tls1_2 -quiet "$@" \
         < "$WORK/s_server.in" > /dev/null 2> "$WORK/s_server.$port.log" &
     SRV=$!
     PIDS+=("$SRV")
@@ -147,7 +148,8 @@ section() {
     echo "(native mbedTLS, no WASM, no host layer: the ceiling), one thread. Each is one sequential loop of"
     echo "TCP connect, handshake, close, no application data: \`openssl s_server\` serves one connection at a"
     echo "time. Both verify the server's certificate against the development CA for host name \`localhost\`"
-    echo "(also sent as SNI) and offer the same suites and groups in the same order (TLS 1.2, X25519). Full"
+    echo "(also sent as SNI) and offer the same suites and groups in the same order; s_server speaks TLS 1.2"
+    echo "only (\`-tls1_2\`: bench_client speaks nothing newer) and follows the client's order (X25519). Full"
     echo "handshakes go to an s_server with \`-no_ticket\` and the clients offer no session (ours: config flag"
     echo "\`PP_TLS_NO_TICKETS\`); resumed ones to a second s_server with tickets, after one full handshake"
     echo "that is not counted: the client checks that every counted handshake resumed. Each figure is the"

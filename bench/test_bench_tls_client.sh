@@ -11,8 +11,8 @@ APP=$PORTAL_APPS/bench-tls-client.wasm
 CA=$PORTAL_CERTS/ca.pem
 mkfifo "$WORK/s_server.in"
 exec 7<> "$WORK/s_server.in" # held open: s_server never sees end of input
-s_server() { # port cert key extra... : starts one on loopback, waits until it listens
-    openssl s_server -accept "$1" -cert "$PORTAL_CERTS/$2" -key "$PORTAL_CERTS/$3" -quiet "${@:4}" \
+s_server() { # port cert key extra... : a TLS 1.2 one (as in client.sh) on loopback; waits until it listens
+    openssl s_server -accept "$1" -cert "$PORTAL_CERTS/$2" -key "$PORTAL_CERTS/$3" -tls1_2 -quiet "${@:4}" \
         < "$WORK/s_server.in" > /dev/null 2> "$WORK/s_server.$1.log" &
     CLEANUP_PIDS+=($!)
     for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
