@@ -254,7 +254,8 @@ int32_t portal_tls_recv(portal_app *app, int32_t session, uint8_t *buf, uint32_t
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
             /* TLS 1.3 client: a ticket for the next connect to this server. */
-            portal_tls_connect_remember(conn);
+            if (conn->connect)
+                portal_tls_connect_remember(conn);
             continue;
         }
 #endif

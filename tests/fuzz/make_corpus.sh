@@ -251,6 +251,12 @@ config_seed() { # out flags cert key [ca]
     { u8 "$flags"; u16le "$(fsize "$cert")"; u16le "$(fsize "$key")"; cat "$cert" "$key" "$ca"; } \
         >"$out"
 }
+# client configs: flags bit 6, then [alpn len u8][alpn] before the buffers (fuzz_config.c)
+client_seed() { # out flags cert key alpn [ca]
+    local out=$1 flags=$2 cert=$3 key=$4 alpn=$5 ca=${6:-/dev/null}
+    { u8 $((flags | 64)); u16le "$(fsize "$cert")"; u16le "$(fsize "$key")"; u8 ${#alpn};
+      printf '%s' "$alpn"; cat "$cert" "$key" "$ca"; } >"$out"
+}
 corpus_config() {
     local d=$1
     [ $want_static = 0 ] || config_synthetic "$d"
@@ -276,6 +282,10 @@ config_synthetic() {
     config_seed "$d/der-short" 2 "$s/cert.der" "$s/key.der"
     config_seed "$d/no-key" 0 "$s/cert.pem" "$s/empty"
     config_seed "$d/unknown-flag" 128 "$s/empty" "$s/empty"
+    client_seed "$d/client-junk-ca" 0 "$s/empty" "$s/empty" "h2,http/1.1" "$s/cert.pem"
+    client_seed "$d/client-bad-alpn" 1 "$s/empty" "$s/empty" ",h2,,x" "$s/empty"
+    client_seed "$d/client-default-store" 2 "$s/empty" "$s/empty" "" "$s/empty"
+    client_seed "$d/client-cert-junk" 1 "$s/cert.pem" "$s/key.pem" "http/1.1" "$s/empty"
 }
 config_from_certs() {
     local d=$1 c=$certs
@@ -291,6 +301,9 @@ config_from_certs() {
     fi
     cat "$c/server-ec.pem" "$c/ca.pem" >"$tmp/chain.pem"
     config_seed "$d/ec-chain" 0 "$tmp/chain.pem" "$c/server-ec.key"
+    client_seed "$d/client-ca" 0 /dev/null /dev/null "h2,http/1.1" "$c/ca.pem"
+    client_seed "$d/client-mtls" 2 "$c/client.pem" "$c/client.key" "" "$c/ca.pem"
+    client_seed "$d/client-mismatch" 0 "$c/client.pem" "$c/server-ec.key" "x" "$c/ca.pem"
 }
 
 for t in "${targets[@]}"; do
