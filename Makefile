@@ -5,7 +5,7 @@
 #   make test  installs, builds, runs every test through ctest: once on the normal build, then the
 #              unit and integration tests again on that build under valgrind memcheck
 #              (test-valgrind), then everything on an ASan + UBSan build (build-asan)
-#   make bench benchmarks (~6 min; BENCH_ARGS=--quick for ~1.5 min), writes docs/benchmarks.md
+#   make bench benchmarks (~7 min; BENCH_ARGS=--quick for ~2 min), writes docs/benchmarks.md
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 VALGRIND_LOGS ?= $(abspath $(BUILD))/valgrind

@@ -1,11 +1,15 @@
 /* bench_client.c - the load client of `make bench` (mbedTLS client side). Every mode does an exact
  * number of operations, verifies each echoed byte, and exits 1 (saying why on stderr) when it did
  * fewer than asked; a run that exits 0 did exactly what its RESULT line says.
- *   bench_client handshakes HOST PORT COUNT THREADS [resume] [noecho] [server=PID]
+ *   bench_client handshakes HOST PORT COUNT THREADS [resume] [noecho] [ca=FILE] [server=PID]
  *       COUNT handshakes over THREADS blocking threads, each with one 22-byte echo (noecho: none,
  *       for servers that do not echo). resume: each thread first makes one full handshake (not
  *       counted, not timed), then resumes its ticket COUNT/THREADS times; a handshake that was not
- *       resumed (new master secret) is counted apart and fails the run.
+ *       resumed (new master secret) is counted apart and fails the run. The RESULT line names the
+ *       cipher suite of the last handshake.
+ * ca=FILE (any mode): verify the server's certificate against the CA(s) in FILE for the host name
+ * "localhost" (that of the build's development certificates, also sent as SNI), as a real client
+ * does; without it the certificate is not verified.
  *   bench_client bulk HOST PORT MIB STREAMS [server=PID]
  *       echoes MIB MiB on each of STREAMS connections from one poll() loop (no spinning: it waits
  *       for readiness), timed after all handshakes.
@@ -21,6 +25,7 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -41,7 +46,7 @@
 #define MAX_THREADS 64
 #define MAX_STREAMS 1024
 
-static const char *g_host, *g_port;
+static const char *g_host, *g_port, *g_ca_file;
 static atomic_int g_failed;
 static long g_server_pid;
 
@@ -120,7 +125,7 @@ static cpu_mark cpu_now(void)
 /* Appends " seconds=... client_user=... client_sys=... [server_user=... server_sys=...]". */
 static void print_cpu(cpu_mark a, cpu_mark b)
 {
-    printf(" seconds=%.3f client_user=%.2f client_sys=%.2f", b.wall - a.wall,
+    printf(" seconds=%.3f client_user=%.3f client_sys=%.3f", b.wall - a.wall,
            b.client_user - a.client_user, b.client_sys - a.client_sys);
     if (a.server_user >= 0 && b.server_user >= 0)
         printf(" server_user=%.2f server_sys=%.2f", b.server_user - a.server_user,
@@ -134,6 +139,7 @@ typedef struct client_ctx {
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
     mbedtls_ssl_config conf;
+    mbedtls_x509_crt ca;
 } client_ctx;
 
 static int ctx_init(client_ctx *c)
@@ -141,6 +147,7 @@ static int ctx_init(client_ctx *c)
     mbedtls_entropy_init(&c->entropy);
     mbedtls_ctr_drbg_init(&c->drbg);
     mbedtls_ssl_config_init(&c->conf);
+    mbedtls_x509_crt_init(&c->ca);
     if (mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
                               (const unsigned char *)"bench", 5) != 0 ||
         mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
@@ -149,6 +156,15 @@ static int ctx_init(client_ctx *c)
         return -1;
     }
     mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE); /* dev certificate */
+    if (g_ca_file) {
+        int ret = mbedtls_x509_crt_parse_file(&c->ca, g_ca_file);
+        if (ret != 0) {
+            report(g_ca_file, ret);
+            return -1;
+        }
+        mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+        mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    }
 #if defined(MBEDTLS_SSL_PROTO_TLS1_3)
     /* TLS 1.2 on every library: the figures compare servers on one protocol, and resumption is
      * recognised by the TLS 1.2 master secret. */
@@ -182,6 +198,7 @@ static int ctx_init(client_ctx *c)
 static void ctx_free(client_ctx *c)
 {
     mbedtls_ssl_config_free(&c->conf);
+    mbedtls_x509_crt_free(&c->ca);
     mbedtls_ctr_drbg_free(&c->drbg);
     mbedtls_entropy_free(&c->entropy);
 }
@@ -222,6 +239,8 @@ static int conn_open(conn *c, client_ctx *ctx, const mbedtls_ssl_session *sessio
         return -1;
     }
     int ret = mbedtls_ssl_setup(&c->ssl, &ctx->conf);
+    if (ret == 0 && g_ca_file)
+        ret = mbedtls_ssl_set_hostname(&c->ssl, "localhost");
     if (ret == 0 && session)
         ret = mbedtls_ssl_set_session(&c->ssl, session);
     mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, mbedtls_net_recv, NULL);
@@ -232,6 +251,14 @@ static int conn_open(conn *c, client_ctx *ctx, const mbedtls_ssl_session *sessio
             break;
     if (ret != 0) {
         report("handshake", ret);
+        uint32_t flags = mbedtls_ssl_get_verify_result(&c->ssl);
+        if (g_ca_file && flags != 0 && flags != (uint32_t)-1) {
+            char why[256];
+            mbedtls_x509_crt_verify_info(why, sizeof why, "", flags);
+            for (char *nl; (nl = strchr(why, '\n'));) /* one line per reason */
+                *nl = nl[1] ? ';' : 0;
+            fail("certificate: %s", why);
+        }
         mbedtls_net_free(&c->net);
         mbedtls_ssl_free(&c->ssl);
         return -1;
@@ -280,6 +307,7 @@ static int echo_once(conn *c, const unsigned char *msg, size_t len)
 typedef struct hs_job {
     long count, done, resumed;
     int resume, noecho;
+    char cipher[64]; /* of the last handshake */
 } hs_job;
 
 /* A resumed TLS 1.2 handshake reuses the saved session's master secret (mbedTLS has no public
@@ -304,6 +332,7 @@ static int one_handshake(hs_job *job, client_ctx *ctx, const mbedtls_ssl_session
         return -1;
     int resumed = saved && memcmp(SESSION_MASTER(SSL_SESSION_OF(&c.ssl)), SESSION_MASTER(saved),
                                   sizeof SESSION_MASTER(saved)) == 0;
+    snprintf(job->cipher, sizeof job->cipher, "%s", mbedtls_ssl_get_ciphersuite(&c.ssl));
     int ok = job->noecho || echo_once(&c, g_probe, sizeof g_probe - 1) == 0;
     if (ok && keep && mbedtls_ssl_get_session(&c.ssl, keep) != 0) {
         fail("the server gave no session to resume");
@@ -346,7 +375,7 @@ static int run_handshakes(long count, int threads, int resume, int noecho)
     }
     pthread_barrier_init(&g_start, NULL, (unsigned)threads + 1);
     for (int i = 0; i < threads; i++) {
-        jobs[i] = (hs_job){count / threads + (i < count % threads), 0, 0, resume, noecho};
+        jobs[i] = (hs_job){count / threads + (i < count % threads), 0, 0, resume, noecho, ""};
         pthread_create(&tid[i], NULL, hs_thread, &jobs[i]);
     }
     pthread_barrier_wait(&g_start);
@@ -363,8 +392,8 @@ static int run_handshakes(long count, int threads, int resume, int noecho)
         fail("handshakes: did %ld of %ld", done, count);
         return 1;
     }
-    printf("RESULT mode=%s handshakes=%ld resumed=%ld rate=%.1f", resume ? "resumed" : "full", done,
-           resumed, (double)done / (end.wall - start.wall));
+    printf("RESULT mode=%s handshakes=%ld resumed=%ld rate=%.1f cipher=%s", resume ? "resumed" : "full",
+           done, resumed, (double)done / (end.wall - start.wall), jobs[0].cipher);
     print_cpu(start, end);
     fflush(stdout);
     if (resume && resumed < done) {
@@ -649,6 +678,8 @@ int main(int argc, char **argv)
             resume = 1;
         else if (strcmp(argv[i], "noecho") == 0)
             noecho = 1;
+        else if (strncmp(argv[i], "ca=", 3) == 0)
+            g_ca_file = argv[i] + 3;
         else if (strncmp(argv[i], "server=", 7) == 0)
             g_server_pid = atol(argv[i] + 7);
         else {

@@ -3,7 +3,8 @@
 # minimal native mbedTLS echo server (the ceiling), Node.js, `openssl s_server` and socat, same
 # machine, same certificate (ECDSA P-256, then RSA-2048). Every timed figure is an exact number of
 # operations, repeated RUNS times (median, min, max), with the CPU the client and the server used;
-# bench/count_instructions.sh adds the exact instruction counts and the device projection.
+# bench/count_instructions.sh adds the exact instruction counts and the device projection;
+# bench/client.sh the client row (our tlsConnect against openssl s_server next to raw mbedTLS).
 # Writes docs/benchmarks.md and docs/benchmarks.png. Bounded: ~6 minutes (--quick: ~1.5 minutes).
 set -uo pipefail
 B=$(cd "${1:?usage: run.sh BUILD_DIR [--quick]}" && pwd)
@@ -136,6 +137,9 @@ measure() { # label cert key
 measure ec "$CERTS/server-ec.pem" "$CERTS/server-ec.key"
 measure rsa "$CERTS/server-rsa.pem" "$CERTS/server-rsa.key"
 
+# ---- the client row (markdown section; figures it could not measure say "failed") ----
+CLIENTMD=$(BENCH_CLIENT_VIA="\`make bench\` (bench/client.sh)" bash "$ROOT/bench/client.sh" "$B" $QUICK) || echo "bench: the client row is missing figures" >&2
+
 # ---- instruction counts and device projection (markdown section) ----
 if [ "$QUICK" = --quick ]; then IRMD="Not measured in this run (--quick)."
 else IRMD=$(bash "$ROOT/bench/count_instructions.sh" "$B" 2> >(tee "$WORK/ir.err" >&2)); fi
@@ -236,6 +240,8 @@ md=$OUT/benchmarks.md
         echo
         echo "</details>"
     done
+    echo
+    echo "$CLIENTMD"
     echo
     echo "$IRMD"
     echo
