@@ -19,23 +19,6 @@
 #include <portal/tls_socket.h>
 #include "dev_certs.h" /* dev_ca_cert, made by scripts/gen-certs.sh at build time */
 
-#ifndef PP_FEATURE_EXT_TLS_CLIENT
-/* The TLS client extension (docs/extensions.md, "TLS client sessions"), declared here with the
- * exact signatures of that section for an SDK header that does not have it yet. */
-#define PP_FEATURE_EXT_TLS_CLIENT (UINT64_C(1) << 36)
-#define PP_TLS_CLIENT_NO_VERIFY 0x1
-PORTAL_IMPORT(portal_socket_tls, tlsClientConfigCreate)
-int32_t tlsClientConfigCreate(const void *ca_pem, uint32_t ca_len, const void *cert_pem,
-                              uint32_t cert_len, const void *key_pem, uint32_t key_len,
-                              const void *alpn, uint32_t alpn_len, int32_t flags);
-PORTAL_IMPORT(portal_socket_tls, tlsClientConfigFree) int32_t tlsClientConfigFree(int32_t config);
-PORTAL_IMPORT(portal_socket_tls, tlsConnect)
-int32_t tlsConnect(int32_t config, const char *host, const void *addr, uint32_t addr_len,
-                   int32_t port, int32_t timeout_ms);
-#endif
-
-#define INFO_VERIFIED 0x2 /* tlsSessionInfo flags bit 1: the peer's certificate was verified */
-
 static double clock_s(clockid_t clock)
 {
     struct timespec ts;
@@ -57,7 +40,7 @@ static int one_handshake(int32_t config, const SocketAddr *server, char *cipher,
     int result = -1;
     if (got != (int32_t)sizeof info)
         fprintf(stderr, "bench-tls-client: %s\n", pp_last_error());
-    else if (!(info.flags & INFO_VERIFIED))
+    else if (!(info.flags & PP_TLS_INFO_PEER_VERIFIED))
         fprintf(stderr, "bench-tls-client: the server's certificate was not verified\n");
     else {
         snprintf(cipher, cipher_len, "%s", info.cipher);
