@@ -453,6 +453,47 @@ static bool resolve_entry(portal_module *mod, char *err, size_t err_size)
     return true;
 }
 
+/* Opens the module's cached .so, compiling it first when the cache has none (or one it cannot
+ * trust), and dlopens it; false with a message in err. mod->so_fd is set when a file was opened. */
+static bool load_compiled(portal_module *mod, const uint8_t *wasm, size_t len,
+                          const wasm_module_info *info, const portal_link_report *report,
+                          const portal_toolchain *tc, const portal_module_options *opts, char *err,
+                          size_t err_size)
+{
+    portal_cache cache;
+    if (!portal_cache_open(&cache, opts ? opts->cache_dir : NULL, err, err_size))
+        return false;
+    char key[65], so_name[80], why[512];
+    cache_key(wasm, len, tc, key);
+    snprintf(so_name, sizeof so_name, "%s.so", key);
+    snprintf(mod->so_path, sizeof mod->so_path, "%s/%s", cache.dir, so_name);
+    mod->so_fd = portal_cache_open_entry(&cache, so_name, why, sizeof why);
+    mod->from_cache = mod->so_fd >= 0;
+    if (!mod->from_cache && why[0])
+        fprintf(stderr, "portal-host: not using the cached %s: %s; compiling it again\n",
+                mod->so_path, why);
+    if (!mod->from_cache &&
+        compile_module(wasm, len, info, report, tc, &cache, so_name, err, err_size)) {
+        mod->so_fd = portal_cache_open_entry(&cache, so_name, why, sizeof why);
+        if (mod->so_fd < 0)
+            portal_err_set(err, err_size, "cannot use the module just compiled, %s: %s", mod->so_path,
+                    why[0] ? why : "it is gone");
+    }
+    if (mod->so_fd >= 0) {
+        /* Load the very file that was checked: through its descriptor, not its name. The
+         * descriptor stays open while the module is loaded, so no other module gets its
+         * /proc name (the dynamic loader reuses a loaded object of the same name). */
+        char fd_path[64];
+        snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", mod->so_fd);
+        mod->dl = dlopen(fd_path, RTLD_NOW | RTLD_LOCAL);
+        if (!mod->dl)
+            portal_err_set(err, err_size, "cannot load compiled module %s: %s", mod->so_path,
+                    dlerror());
+    }
+    portal_cache_close(&cache);
+    return mod->dl != NULL;
+}
+
 bool portal_module_load(const char *wasm_path, const portal_module_options *opts,
                         portal_module *mod, char *err, size_t err_size)
 {
@@ -481,38 +522,7 @@ bool portal_module_load(const char *wasm_path, const portal_module_options *opts
     const portal_toolchain *tc = portal_toolchain_get(err, err_size);
     if (!tc)
         goto out_report;
-    portal_cache cache;
-    if (!portal_cache_open(&cache, opts ? opts->cache_dir : NULL, err, err_size))
-        goto out_report;
-    char key[65], so_name[80];
-    cache_key(wasm, len, tc, key);
-    snprintf(so_name, sizeof so_name, "%s.so", key);
-    snprintf(mod->so_path, sizeof mod->so_path, "%s/%s", cache.dir, so_name);
-    mod->so_fd = portal_cache_open_entry(&cache, so_name, why, sizeof why);
-    mod->from_cache = mod->so_fd >= 0;
-    if (!mod->from_cache && why[0])
-        fprintf(stderr, "portal-host: not using the cached %s: %s; compiling it again\n",
-                mod->so_path, why);
-    if (!mod->from_cache &&
-        compile_module(wasm, len, &info, &report, tc, &cache, so_name, err, err_size)) {
-        mod->so_fd = portal_cache_open_entry(&cache, so_name, why, sizeof why);
-        if (mod->so_fd < 0)
-            portal_err_set(err, err_size, "cannot use the module just compiled, %s: %s", mod->so_path,
-                    why[0] ? why : "it is gone");
-    }
-    if (mod->so_fd >= 0) {
-        /* Load the very file that was checked: through its descriptor, not its name. The
-         * descriptor stays open while the module is loaded, so no other module gets its
-         * /proc name (the dynamic loader reuses a loaded object of the same name). */
-        char fd_path[64];
-        snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", mod->so_fd);
-        mod->dl = dlopen(fd_path, RTLD_NOW | RTLD_LOCAL);
-        if (!mod->dl)
-            portal_err_set(err, err_size, "cannot load compiled module %s: %s", mod->so_path,
-                    dlerror());
-    }
-    portal_cache_close(&cache);
-    if (!mod->dl)
+    if (!load_compiled(mod, wasm, len, &info, &report, tc, opts, err, err_size))
         goto out_fd;
     if (!resolve_entry(mod, err, err_size)) {
         dlclose(mod->dl);
