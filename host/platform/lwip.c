@@ -34,6 +34,7 @@
 #include "lwip/netif.h"
 #endif
 
+#include "bsd_sockets.h"
 #include "io_outcome.h"
 
 #if !LWIP_SOCKET_POLL && !LWIP_SOCKET_SELECT
@@ -120,49 +121,6 @@ bool portal_platform_random(void *buf, size_t len)
     last_errno = EIO;
     return false;
 #endif
-}
-
-/* ---- address conversion ---- */
-
-static socklen_t to_native(const portal_sockaddr *addr, struct sockaddr_storage *out)
-{
-    memset(out, 0, sizeof *out);
-#if LWIP_IPV6
-    if (addr->family == 6) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = lwip_htons(addr->port);
-        memcpy(&sin6->sin6_addr, addr->ip, 16);
-        sin6->sin6_scope_id = addr->scope_id;
-        return (socklen_t)sizeof *sin6;
-    }
-#endif
-    struct sockaddr_in *sin = (struct sockaddr_in *)out;
-    sin->sin_family = AF_INET;
-    sin->sin_port = lwip_htons(addr->port);
-    memcpy(&sin->sin_addr, addr->ip, 4);
-    return (socklen_t)sizeof *sin;
-}
-
-static void from_native(const struct sockaddr_storage *native, portal_sockaddr *out)
-{
-    memset(out, 0, sizeof *out);
-#if LWIP_IPV6
-    if (native->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)native;
-        out->family = 6;
-        out->port = lwip_ntohs(sin6->sin6_port);
-        memcpy(out->ip, &sin6->sin6_addr, 16);
-        out->scope_id = sin6->sin6_scope_id;
-        return;
-    }
-#endif
-    if (native->ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)native;
-        out->family = 4;
-        out->port = lwip_ntohs(sin->sin_port);
-        memcpy(out->ip, &sin->sin_addr, 4);
-    }
 }
 
 /* ---- socket budget (item: accept only when a socket can be had) ----
@@ -293,7 +251,7 @@ int portal_platform_bind(portal_fd fd, const portal_sockaddr *addr, bool reuse_a
     (void)reuse_addr; /* lwIP built without SO_REUSE: bind as is */
 #endif
     struct sockaddr_storage native;
-    socklen_t native_len = to_native(addr, &native);
+    socklen_t native_len = portal_bsd_to_native(addr, &native);
     if (lwip_bind(fd, (struct sockaddr *)&native, native_len) != 0)
         return fail_with_errno(errno, PORTAL_IO_ERROR);
     return 0;
@@ -332,7 +290,7 @@ portal_fd portal_platform_accept(portal_fd fd, portal_sockaddr *peer)
                 return fail_with_errno(err, PORTAL_IO_ERROR);
             }
             if (peer)
-                from_native(&native, peer);
+                portal_bsd_from_native(&native, peer);
             return client;
         }
         int err = errno;
@@ -347,7 +305,7 @@ portal_fd portal_platform_accept(portal_fd fd, portal_sockaddr *peer)
 int portal_platform_connect_start(portal_fd fd, const portal_sockaddr *addr)
 {
     struct sockaddr_storage native;
-    socklen_t native_len = to_native(addr, &native);
+    socklen_t native_len = portal_bsd_to_native(addr, &native);
     if (lwip_connect(fd, (struct sockaddr *)&native, native_len) == 0)
         return 0;
     int err = errno;
@@ -409,7 +367,7 @@ int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr)
     memset(&native, 0, sizeof native);
     if (lwip_getsockname(fd, (struct sockaddr *)&native, &native_len) != 0)
         return fail_with_errno(errno, PORTAL_IO_ERROR);
-    from_native(&native, addr);
+    portal_bsd_from_native(&native, addr);
     return 0;
 }
 
@@ -634,14 +592,11 @@ int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout
     if (wait_many_nothing(entries, count, timeout_ms, &nothing_result))
         return nothing_result;
     struct pollfd stack_fds[32];
-    struct pollfd *fds = stack_fds;
     if (count < 0)
         count = 0;
-    if ((size_t)count > sizeof stack_fds / sizeof stack_fds[0]) {
-        fds = malloc((size_t)count * sizeof *fds);
-        if (!fds)
-            return fail_with_errno(ENOMEM, PORTAL_IO_ERROR);
-    }
+    struct pollfd *fds = portal_bsd_pollfds(stack_fds, sizeof stack_fds / sizeof stack_fds[0], count);
+    if (!fds)
+        return fail_with_errno(ENOMEM, PORTAL_IO_ERROR);
     nfds_t nfds = 0;
     for (int i = 0; i < count; i++) {
         portal_wait_entry *e = &entries[i];
@@ -649,8 +604,7 @@ int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout
         if (e->fd == PORTAL_FD_INVALID || !(e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
             continue; /* select never reports a descriptor that is in no set */
         fds[nfds].fd = e->fd;
-        fds[nfds].events = (short)(((e->events & PORTAL_WAIT_READ) ? POLLIN : 0) |
-                                   ((e->events & PORTAL_WAIT_WRITE) ? POLLOUT : 0));
+        fds[nfds].events = portal_bsd_poll_events(e->events);
         fds[nfds].revents = 0;
         nfds++;
     }
@@ -664,17 +618,13 @@ int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout
             continue;
         short r = n > 0 ? fds[k].revents : 0;
         k++;
-        if ((e->events & PORTAL_WAIT_READ) && (r & POLLIN))
-            e->ready |= PORTAL_WAIT_READ;
-        if ((e->events & PORTAL_WAIT_WRITE) && (r & POLLOUT))
-            e->ready |= PORTAL_WAIT_WRITE;
-        if (r & (POLLERR | POLLNVAL))
-            e->ready |= PORTAL_WAIT_ERROR;
+        /* select's answer: what was asked for, and errors; never HANGUP */
+        e->ready = portal_bsd_poll_ready(r) & ((e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)) |
+                                               PORTAL_WAIT_ERROR);
         if (e->ready)
             ready++;
     }
-    if (fds != stack_fds)
-        free(fds);
+    portal_bsd_pollfds_free(fds, stack_fds);
     if (n < 0)
         return err == EINTR ? PORTAL_IO_WOULD_BLOCK : fail_with_errno(err, PORTAL_IO_ERROR);
     return ready;
