@@ -279,9 +279,8 @@ int32_t portal_sock_poll(portal_app *app, uint8_t *entries, uint32_t entries_len
     if (count > POLL_MAX_ENTRIES)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "sockPoll: %u entries (limit %d)", count, POLL_MAX_ENTRIES);
-    /* entries + pending handshakes and queued-record sessions + the shutdown descriptor */
-    size_t extra = (size_t)app->limits.max_pending_handshakes + (size_t)app->limits.max_tls_sessions + 1;
-    size_t cap = (size_t)count + extra;
+    /* entries + what the modules watch while the app waits + the shutdown descriptor */
+    size_t cap = (size_t)count + (size_t)portal_app_wait_capacity(app) + 1;
     poll_plan plan;
     int32_t result;
     if (plan_alloc(&plan, count, cap))

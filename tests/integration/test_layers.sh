@@ -20,6 +20,9 @@ check "host/socket includes nothing of host/tls (outside: ${bad:-none})" test -z
 calls=$(grep -nE 'portal_tls_[a-z_]+\(' "$H"/socket/*.c "$H"/core/*.c "$H/runtime/run.c" "$H/esp-idf/wamr_binding.c" |
     grep -v 'portal_tls_library_init' | tr '\n' ' ')
 check "sockPoll, core, the run loop and the WAMR binding call no portal_tls_ function (${calls:-none})" test -z "$calls"
+limits=$(grep -noE 'max_(tls_[a-z_]+|pending_handshakes)' "$H"/socket/*.c | tr '\n' ' ')
+check "the socket module sizes its waits by the modules' wait_capacity, not by TLS limits (${limits:-none})" \
+    test -z "$limits"
 check "the TLS module registers its hooks and sockPoll's view" \
     grep -q 'portal_app_use_module(app, &portal_tls_module)' "$H/tls/tls_config.c"
 
