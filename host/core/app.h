@@ -71,7 +71,7 @@ typedef struct portal_app {
     int open_sessions; /* finished TLS sessions owned by the app */
     struct portal_tls_state *tls; /* lazily created by the TLS module */
     /* portal_fs state on portal-host (host/fs/fs.h), NULL elsewhere: attached before the app
-     * starts, detached (every file and directory closed) when it ends. */
+     * starts; the module's teardown detaches it (every file and directory closed). */
     struct portal_fs *fs;
     /* Host hook: ms until the app's next timer (microtask) is due, -1 when none. sockPoll never
      * waits past it, so an app sleeping in sockPoll inside one task still runs its other tasks on

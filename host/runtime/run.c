@@ -134,10 +134,8 @@ static bool set_up_app(run_ctx *r)
     r->heap_table = opts->verbose ? portal_heap_in_use() - heap_at_init : 0;
     if (!app_ok || !portal_signals_install(opts->interrupt_fd_for)) {
         fprintf(stderr, "portal-host: out of memory\n");
-        if (r->rt) {
-            portal_fs_detach(&r->rt->app);
-            portal_app_teardown(&r->rt->app);
-        }
+        if (r->rt)
+            portal_app_teardown(&r->rt->app); /* with portal_fs, if it was attached */
         free(r->rt);
         free(r->instance);
         free(r->argv);
@@ -250,8 +248,7 @@ static int finish_app(run_ctx *r, bool trapped)
 static void tear_down(run_ctx *r)
 {
     fflush(stdout);
-    portal_app_teardown(&r->rt->app);
-    portal_fs_detach(&r->rt->app); /* closes every file and directory the app left open */
+    portal_app_teardown(&r->rt->app); /* portal_fs too: every file and directory left open */
     if (r->instantiated && r->opts->verbose)
         portal_heap_report(r->heap_before, r->heap_table, r->heap_crypto);
     if (r->instantiated)
