@@ -35,6 +35,7 @@
 #endif
 
 #include "bsd_sockets.h"
+#include "interrupt.h"
 #include "io_outcome.h"
 
 #if !LWIP_SOCKET_POLL && !LWIP_SOCKET_SELECT
@@ -371,40 +372,6 @@ int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr)
     return 0;
 }
 
-/* ---- shutdown interrupt ----
- * The firmware has no signals; it may still register an lwIP socket (for example a UDP socket it
- * sends a byte to) as the interrupt descriptor, and call portal_platform_interrupt() from its own
- * task. The flag is a plain volatile int: a single aligned store on both ESP32 cores. */
-static portal_fd interrupt_fd = PORTAL_FD_INVALID;
-static volatile int interrupt_requested;
-static bool (*interrupt_check)(void);
-
-void portal_platform_set_interrupt_fd(portal_fd fd)
-{
-    interrupt_fd = fd;
-    interrupt_requested = 0;
-}
-
-void portal_platform_set_interrupt_check(bool (*check)(void))
-{
-    interrupt_check = check;
-}
-
-void portal_platform_interrupt(void)
-{
-    interrupt_requested = 1;
-}
-
-bool portal_platform_interrupted(void)
-{
-    return interrupt_requested != 0 || (interrupt_check && interrupt_check());
-}
-
-portal_fd portal_platform_interrupt_fd(void)
-{
-    return interrupt_fd;
-}
-
 /* ---- waiting ----
  * One wait on `fd` (and the interrupt descriptor when set) for at most `timeout_ms` (< 0 =
  * forever). Returns the ready mask of `fd` (0 on timeout), PORTAL_IO_INTERRUPTED when only the
@@ -412,6 +379,7 @@ portal_fd portal_platform_interrupt_fd(void)
 #if !LWIP_SOCKET_SELECT
 static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_fired)
 {
+    portal_fd interrupt_fd = portal_platform_interrupt_fd();
     struct pollfd fds[2];
     memset(fds, 0, sizeof fds);
     fds[0].fd = fd;
@@ -447,6 +415,7 @@ static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_f
 #else
 static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_fired)
 {
+    portal_fd interrupt_fd = portal_platform_interrupt_fd();
     fd_set rd, wr, ex;
     FD_ZERO(&rd);
     FD_ZERO(&wr);
@@ -495,7 +464,7 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
         if (ready > 0)
             return ready;
         if (ready == 0) {
-            if (interrupt_fired && (interrupt_requested || timeout_ms != 0))
+            if (interrupt_fired && (portal_platform_interrupt_requested() || timeout_ms != 0))
                 return PORTAL_IO_INTERRUPTED;
             return 0;
         }

@@ -13,7 +13,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "bsd_sockets.h"
+#include "interrupt.h"
 #include "io_outcome.h"
 
 /* The errno of the last failing platform call. Per thread, because errno itself is per thread and
@@ -252,42 +252,12 @@ int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr)
     return 0;
 }
 
-static portal_fd interrupt_fd = PORTAL_FD_INVALID;
-static volatile sig_atomic_t interrupt_requested;
-static bool (*interrupt_check)(void);
-
-void portal_platform_set_interrupt_fd(portal_fd fd)
-{
-    interrupt_fd = fd;
-    interrupt_requested = 0;
-}
-
-void portal_platform_set_interrupt_check(bool (*check)(void))
-{
-    interrupt_check = check;
-}
-
-void portal_platform_interrupt(void)
-{
-    interrupt_requested = 1;
-}
-
-bool portal_platform_interrupted(void)
-{
-    return interrupt_requested != 0 || (interrupt_check && interrupt_check());
-}
-
-portal_fd portal_platform_interrupt_fd(void)
-{
-    return interrupt_fd;
-}
-
 int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
 {
     struct pollfd fds[2] = {{.fd = fd, .events = 0, .revents = 0},
-                            {.fd = interrupt_fd, .events = POLLIN, .revents = 0}};
+                            {.fd = portal_platform_interrupt_fd(), .events = POLLIN, .revents = 0}};
     struct pollfd *pfd = &fds[0];
-    nfds_t nfds = interrupt_fd != PORTAL_FD_INVALID ? 2 : 1;
+    nfds_t nfds = fds[1].fd != PORTAL_FD_INVALID ? 2 : 1;
     if (events & PORTAL_WAIT_READ)
         pfd->events |= POLLIN;
     if (events & PORTAL_WAIT_WRITE)
@@ -300,7 +270,7 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
         int n = poll(fds, nfds, poll_timeout);
         if (n > 0 && pfd->revents == 0) {
             /* only the interrupt descriptor: a shutdown was requested */
-            if (interrupt_requested || timeout_ms != 0)
+            if (portal_platform_interrupt_requested() || timeout_ms != 0)
                 return PORTAL_IO_INTERRUPTED;
             return 0;
         }
