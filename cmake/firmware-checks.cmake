@@ -17,7 +17,8 @@
 set(PORTAL_FW_PORTABLE_SOURCES
   ${CMAKE_SOURCE_DIR}/host/core/app.c
   ${CMAKE_SOURCE_DIR}/host/core/deadline.c
-  ${CMAKE_SOURCE_DIR}/host/core/handles.c)
+  ${CMAKE_SOURCE_DIR}/host/core/handles.c
+  ${CMAKE_SOURCE_DIR}/host/platform/interrupt.c)
 file(GLOB PORTAL_FW_GLOBBED CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/host/socket/*.c ${CMAKE_SOURCE_DIR}/host/tls/*.c)
 list(APPEND PORTAL_FW_PORTABLE_SOURCES ${PORTAL_FW_GLOBBED})

@@ -42,7 +42,8 @@ endif()
 # TAP), with a 4-socket budget: the budget, wait_many's select semantics, the socket count.
 if(PORTAL_LWIP_INCLUDE_DIR AND PORTAL_LWIP_LIB)
   find_package(Threads REQUIRED)
-  add_executable(test_lwip_platform tests/lwip/test_lwip_platform.c host/platform/lwip.c)
+  add_executable(test_lwip_platform tests/lwip/test_lwip_platform.c host/platform/lwip.c
+    host/platform/interrupt.c)
   target_include_directories(test_lwip_platform PRIVATE ${PORTAL_LWIP_INCLUDE_DIR}
     ${CMAKE_SOURCE_DIR}/host ${CMAKE_SOURCE_DIR}/tests/unit)
   target_compile_options(test_lwip_platform PRIVATE ${PORTAL_WARNINGS})

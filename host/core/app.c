@@ -78,6 +78,15 @@ int portal_app_next_deadline_ms(portal_app *app)
     return earliest;
 }
 
+int portal_app_wait_capacity(portal_app *app)
+{
+    int capacity = 0;
+    for (int i = 0; i < app->module_count; i++)
+        if (app->modules[i]->wait_capacity)
+            capacity += app->modules[i]->wait_capacity(app);
+    return capacity;
+}
+
 int32_t portal_fail(portal_app *app, int32_t code, const char *fmt, ...)
 {
     va_list ap;

@@ -53,6 +53,10 @@ typedef struct portal_module_ops {
     void (*service)(struct portal_app *app);
     /* ms until the module's next deadline, -1 when none. */
     int (*next_deadline_ms)(struct portal_app *app);
+    /* The most entries wait_fill can write for this app (from the module's own limits), so a
+     * caller sizes its wait list without knowing the module. NULL: as many as wait_fill returns
+     * is not bounded here; give a wait_capacity with every wait_fill. */
+    int (*wait_capacity)(struct portal_app *app);
 } portal_module_ops;
 
 #define PORTAL_APP_MAX_MODULES 8
@@ -67,7 +71,7 @@ typedef struct portal_app {
     int open_sessions; /* finished TLS sessions owned by the app */
     struct portal_tls_state *tls; /* lazily created by the TLS module */
     /* portal_fs state on portal-host (host/fs/fs.h), NULL elsewhere: attached before the app
-     * starts, detached (every file and directory closed) when it ends. */
+     * starts; the module's teardown detaches it (every file and directory closed). */
     struct portal_fs *fs;
     /* Host hook: ms until the app's next timer (microtask) is due, -1 when none. sockPoll never
      * waits past it, so an app sleeping in sockPoll inside one task still runs its other tasks on
@@ -100,6 +104,8 @@ bool portal_app_use_module(portal_app *app, const portal_module_ops *ops);
 int portal_app_wait_fill(portal_app *app, portal_wait_entry *entries, int max);
 void portal_app_service(portal_app *app);
 int portal_app_next_deadline_ms(portal_app *app);
+/* The most wait entries portal_app_wait_fill can write: the sum of the modules' wait_capacity. */
+int portal_app_wait_capacity(portal_app *app);
 
 /* Stores the last error (message truncated to 127 bytes) and returns `code`. */
 int32_t portal_fail(portal_app *app, int32_t code, const char *fmt, ...)

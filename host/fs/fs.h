@@ -15,9 +15,10 @@
  * path, else ~/.local/share/portal-host/sdcard. malloc'd; NULL when there is no home directory. */
 char *portal_fs_default_dir(void);
 
-/* Gives `app` a card backed by `dir` (NULL: the default). Nothing is created or opened yet: the
- * directory is created (mode 0700, with missing parents) and opened on the app's first portal_fs
- * call. False on allocation failure. */
+/* Gives `app` a card backed by `dir` (NULL: the default) and registers module portal_fs with it,
+ * so portal_app_teardown detaches the card. Nothing is created or opened yet: the directory is
+ * created (mode 0700, with missing parents) and opened on the app's first portal_fs call. False on
+ * allocation failure. */
 bool portal_fs_attach(portal_app *app, const char *dir);
 /* Closes every file and directory the app left open and frees the state. Safe to call twice. */
 void portal_fs_detach(portal_app *app);

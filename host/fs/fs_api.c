@@ -82,6 +82,12 @@ char *portal_fs_default_dir(void)
     return out;
 }
 
+/* Registered by portal_fs_attach: the app's teardown closes what the app left open. */
+static const portal_module_ops portal_fs_module = {
+    .name = "portal_fs",
+    .teardown = portal_fs_detach,
+};
+
 bool portal_fs_attach(portal_app *app, const char *dir)
 {
     portal_fs_detach(app);
@@ -97,6 +103,10 @@ bool portal_fs_attach(portal_app *app, const char *dir)
         return false;
     }
     app->fs = fs;
+    if (!portal_app_use_module(app, &portal_fs_module)) {
+        portal_fs_detach(app);
+        return false;
+    }
     return true;
 }
 

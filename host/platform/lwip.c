@@ -36,6 +36,8 @@
 #include "lwip/netif.h"
 #endif
 
+#include "bsd_sockets.h"
+#include "interrupt.h"
 #include "io_outcome.h"
 
 #if !LWIP_SOCKET_POLL && !LWIP_SOCKET_SELECT
@@ -122,49 +124,6 @@ bool portal_platform_random(void *buf, size_t len)
     last_errno = EIO;
     return false;
 #endif
-}
-
-/* ---- address conversion ---- */
-
-static socklen_t to_native(const portal_sockaddr *addr, struct sockaddr_storage *out)
-{
-    memset(out, 0, sizeof *out);
-#if LWIP_IPV6
-    if (addr->family == 6) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = lwip_htons(addr->port);
-        memcpy(&sin6->sin6_addr, addr->ip, 16);
-        sin6->sin6_scope_id = addr->scope_id;
-        return (socklen_t)sizeof *sin6;
-    }
-#endif
-    struct sockaddr_in *sin = (struct sockaddr_in *)out;
-    sin->sin_family = AF_INET;
-    sin->sin_port = lwip_htons(addr->port);
-    memcpy(&sin->sin_addr, addr->ip, 4);
-    return (socklen_t)sizeof *sin;
-}
-
-static void from_native(const struct sockaddr_storage *native, portal_sockaddr *out)
-{
-    memset(out, 0, sizeof *out);
-#if LWIP_IPV6
-    if (native->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)native;
-        out->family = 6;
-        out->port = lwip_ntohs(sin6->sin6_port);
-        memcpy(out->ip, &sin6->sin6_addr, 16);
-        out->scope_id = sin6->sin6_scope_id;
-        return;
-    }
-#endif
-    if (native->ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)native;
-        out->family = 4;
-        out->port = lwip_ntohs(sin->sin_port);
-        memcpy(out->ip, &sin->sin_addr, 4);
-    }
 }
 
 /* ---- socket budget (item: accept only when a socket can be had) ----
@@ -295,7 +254,7 @@ int portal_platform_bind(portal_fd fd, const portal_sockaddr *addr, bool reuse_a
     (void)reuse_addr; /* lwIP built without SO_REUSE: bind as is */
 #endif
     struct sockaddr_storage native;
-    socklen_t native_len = to_native(addr, &native);
+    socklen_t native_len = portal_bsd_to_native(addr, &native);
     if (lwip_bind(fd, (struct sockaddr *)&native, native_len) != 0)
         return fail_with_errno(errno, PORTAL_IO_ERROR);
     return 0;
@@ -334,7 +293,7 @@ portal_fd portal_platform_accept(portal_fd fd, portal_sockaddr *peer)
                 return fail_with_errno(err, PORTAL_IO_ERROR);
             }
             if (peer)
-                from_native(&native, peer);
+                portal_bsd_from_native(&native, peer);
             return client;
         }
         int err = errno;
@@ -349,7 +308,7 @@ portal_fd portal_platform_accept(portal_fd fd, portal_sockaddr *peer)
 int portal_platform_connect_start(portal_fd fd, const portal_sockaddr *addr)
 {
     struct sockaddr_storage native;
-    socklen_t native_len = to_native(addr, &native);
+    socklen_t native_len = portal_bsd_to_native(addr, &native);
     if (lwip_connect(fd, (struct sockaddr *)&native, native_len) == 0)
         return 0;
     int err = errno;
@@ -411,42 +370,8 @@ int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr)
     memset(&native, 0, sizeof native);
     if (lwip_getsockname(fd, (struct sockaddr *)&native, &native_len) != 0)
         return fail_with_errno(errno, PORTAL_IO_ERROR);
-    from_native(&native, addr);
+    portal_bsd_from_native(&native, addr);
     return 0;
-}
-
-/* ---- shutdown interrupt ----
- * The firmware has no signals; it may still register an lwIP socket (for example a UDP socket it
- * sends a byte to) as the interrupt descriptor, and call portal_platform_interrupt() from its own
- * task. The flag is a plain volatile int: a single aligned store on both ESP32 cores. */
-static portal_fd interrupt_fd = PORTAL_FD_INVALID;
-static volatile int interrupt_requested;
-static bool (*interrupt_check)(void);
-
-void portal_platform_set_interrupt_fd(portal_fd fd)
-{
-    interrupt_fd = fd;
-    interrupt_requested = 0;
-}
-
-void portal_platform_set_interrupt_check(bool (*check)(void))
-{
-    interrupt_check = check;
-}
-
-void portal_platform_interrupt(void)
-{
-    interrupt_requested = 1;
-}
-
-bool portal_platform_interrupted(void)
-{
-    return interrupt_requested != 0 || (interrupt_check && interrupt_check());
-}
-
-portal_fd portal_platform_interrupt_fd(void)
-{
-    return interrupt_fd;
 }
 
 /* ---- waiting ----
@@ -456,6 +381,7 @@ portal_fd portal_platform_interrupt_fd(void)
 #if !LWIP_SOCKET_SELECT
 static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_fired)
 {
+    portal_fd interrupt_fd = portal_platform_interrupt_fd();
     struct pollfd fds[2];
     memset(fds, 0, sizeof fds);
     fds[0].fd = fd;
@@ -491,6 +417,7 @@ static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_f
 #else
 static int wait_once(portal_fd fd, int events, int timeout_ms, bool *interrupt_fired)
 {
+    portal_fd interrupt_fd = portal_platform_interrupt_fd();
     fd_set rd, wr, ex;
     FD_ZERO(&rd);
     FD_ZERO(&wr);
@@ -539,7 +466,7 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
         if (ready > 0)
             return ready;
         if (ready == 0) {
-            if (interrupt_fired && (interrupt_requested || timeout_ms != 0))
+            if (interrupt_fired && (portal_platform_interrupt_requested() || timeout_ms != 0))
                 return PORTAL_IO_INTERRUPTED;
             return 0;
         }
@@ -636,14 +563,11 @@ int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout
     if (wait_many_nothing(entries, count, timeout_ms, &nothing_result))
         return nothing_result;
     struct pollfd stack_fds[32];
-    struct pollfd *fds = stack_fds;
     if (count < 0)
         count = 0;
-    if ((size_t)count > sizeof stack_fds / sizeof stack_fds[0]) {
-        fds = malloc((size_t)count * sizeof *fds);
-        if (!fds)
-            return fail_with_errno(ENOMEM, PORTAL_IO_ERROR);
-    }
+    struct pollfd *fds = portal_bsd_pollfds(stack_fds, sizeof stack_fds / sizeof stack_fds[0], count);
+    if (!fds)
+        return fail_with_errno(ENOMEM, PORTAL_IO_ERROR);
     nfds_t nfds = 0;
     for (int i = 0; i < count; i++) {
         portal_wait_entry *e = &entries[i];
@@ -651,8 +575,7 @@ int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout
         if (e->fd == PORTAL_FD_INVALID || !(e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)))
             continue; /* select never reports a descriptor that is in no set */
         fds[nfds].fd = e->fd;
-        fds[nfds].events = (short)(((e->events & PORTAL_WAIT_READ) ? POLLIN : 0) |
-                                   ((e->events & PORTAL_WAIT_WRITE) ? POLLOUT : 0));
+        fds[nfds].events = portal_bsd_poll_events(e->events);
         fds[nfds].revents = 0;
         nfds++;
     }
@@ -666,17 +589,13 @@ int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout
             continue;
         short r = n > 0 ? fds[k].revents : 0;
         k++;
-        if ((e->events & PORTAL_WAIT_READ) && (r & POLLIN))
-            e->ready |= PORTAL_WAIT_READ;
-        if ((e->events & PORTAL_WAIT_WRITE) && (r & POLLOUT))
-            e->ready |= PORTAL_WAIT_WRITE;
-        if (r & (POLLERR | POLLNVAL))
-            e->ready |= PORTAL_WAIT_ERROR;
+        /* select's answer: what was asked for, and errors; never HANGUP */
+        e->ready = portal_bsd_poll_ready(r) & ((e->events & (PORTAL_WAIT_READ | PORTAL_WAIT_WRITE)) |
+                                               PORTAL_WAIT_ERROR);
         if (e->ready)
             ready++;
     }
-    if (fds != stack_fds)
-        free(fds);
+    portal_bsd_pollfds_free(fds, stack_fds);
     if (n < 0)
         return err == EINTR ? PORTAL_IO_WOULD_BLOCK : fail_with_errno(err, PORTAL_IO_ERROR);
     return ready;

@@ -13,7 +13,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bsd_sockets.h"
+#include "interrupt.h"
 #include "io_outcome.h"
 
 /* The errno of the last failing platform call. Per thread, because errno itself is per thread and
@@ -89,43 +90,6 @@ bool portal_platform_random(void *buf, size_t len)
     return true;
 }
 
-/* ---- address conversion ---- */
-
-static socklen_t to_native(const portal_sockaddr *addr, struct sockaddr_storage *out)
-{
-    memset(out, 0, sizeof *out);
-    if (addr->family == 6) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(addr->port);
-        memcpy(&sin6->sin6_addr, addr->ip, 16);
-        sin6->sin6_scope_id = addr->scope_id;
-        return sizeof *sin6;
-    }
-    struct sockaddr_in *sin = (struct sockaddr_in *)out;
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(addr->port);
-    memcpy(&sin->sin_addr, addr->ip, 4);
-    return sizeof *sin;
-}
-
-static void from_native(const struct sockaddr_storage *native, portal_sockaddr *out)
-{
-    memset(out, 0, sizeof *out);
-    if (native->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)native;
-        out->family = 6;
-        out->port = ntohs(sin6->sin6_port);
-        memcpy(out->ip, &sin6->sin6_addr, 16);
-        out->scope_id = sin6->sin6_scope_id;
-    } else if (native->ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)native;
-        out->family = 4;
-        out->port = ntohs(sin->sin_port);
-        memcpy(out->ip, &sin->sin_addr, 4);
-    }
-}
-
 /* ---- sockets ---- */
 
 /* `type_stream_or_dgram` uses the app's numbering: 1 = stream, 2 = datagram. IPv6 sockets are
@@ -156,7 +120,7 @@ int portal_platform_bind(portal_fd fd, const portal_sockaddr *addr, bool reuse_a
             return fail_with_errno(errno, PORTAL_IO_ERROR);
     }
     struct sockaddr_storage native;
-    socklen_t native_len = to_native(addr, &native);
+    socklen_t native_len = portal_bsd_to_native(addr, &native);
     if (bind(fd, (struct sockaddr *)&native, native_len) != 0)
         return fail_with_errno(errno, PORTAL_IO_ERROR);
     return 0;
@@ -206,7 +170,7 @@ portal_fd portal_platform_accept(portal_fd fd, portal_sockaddr *peer)
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (client >= 0) {
             if (peer)
-                from_native(&native, peer);
+                portal_bsd_from_native(&native, peer);
             return client;
         }
         if (errno == EINTR || accept_error_is_transient(errno))
@@ -222,7 +186,7 @@ portal_fd portal_platform_accept(portal_fd fd, portal_sockaddr *peer)
 int portal_platform_connect_start(portal_fd fd, const portal_sockaddr *addr)
 {
     struct sockaddr_storage native;
-    socklen_t native_len = to_native(addr, &native);
+    socklen_t native_len = portal_bsd_to_native(addr, &native);
     if (connect(fd, (struct sockaddr *)&native, native_len) == 0)
         return 0;
     if (errno == EINPROGRESS || errno == EALREADY || errno == EINTR || errno == EAGAIN)
@@ -284,46 +248,16 @@ int portal_platform_local_addr(portal_fd fd, portal_sockaddr *addr)
     memset(&native, 0, sizeof native);
     if (getsockname(fd, (struct sockaddr *)&native, &native_len) != 0)
         return fail_with_errno(errno, PORTAL_IO_ERROR);
-    from_native(&native, addr);
+    portal_bsd_from_native(&native, addr);
     return 0;
-}
-
-static portal_fd interrupt_fd = PORTAL_FD_INVALID;
-static volatile sig_atomic_t interrupt_requested;
-static bool (*interrupt_check)(void);
-
-void portal_platform_set_interrupt_fd(portal_fd fd)
-{
-    interrupt_fd = fd;
-    interrupt_requested = 0;
-}
-
-void portal_platform_set_interrupt_check(bool (*check)(void))
-{
-    interrupt_check = check;
-}
-
-void portal_platform_interrupt(void)
-{
-    interrupt_requested = 1;
-}
-
-bool portal_platform_interrupted(void)
-{
-    return interrupt_requested != 0 || (interrupt_check && interrupt_check());
-}
-
-portal_fd portal_platform_interrupt_fd(void)
-{
-    return interrupt_fd;
 }
 
 int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
 {
     struct pollfd fds[2] = {{.fd = fd, .events = 0, .revents = 0},
-                            {.fd = interrupt_fd, .events = POLLIN, .revents = 0}};
+                            {.fd = portal_platform_interrupt_fd(), .events = POLLIN, .revents = 0}};
     struct pollfd *pfd = &fds[0];
-    nfds_t nfds = interrupt_fd != PORTAL_FD_INVALID ? 2 : 1;
+    nfds_t nfds = fds[1].fd != PORTAL_FD_INVALID ? 2 : 1;
     if (events & PORTAL_WAIT_READ)
         pfd->events |= POLLIN;
     if (events & PORTAL_WAIT_WRITE)
@@ -336,7 +270,7 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
         int n = poll(fds, nfds, poll_timeout);
         if (n > 0 && pfd->revents == 0) {
             /* only the interrupt descriptor: a shutdown was requested */
-            if (interrupt_requested || timeout_ms != 0)
+            if (portal_platform_interrupt_requested() || timeout_ms != 0)
                 return PORTAL_IO_INTERRUPTED;
             return 0;
         }
@@ -369,47 +303,28 @@ int portal_platform_wait(portal_fd fd, int events, int timeout_ms)
     return ready;
 }
 
-static int ready_mask(short revents)
-{
-    int ready = 0;
-    if (revents & POLLIN)
-        ready |= PORTAL_WAIT_READ;
-    if (revents & POLLOUT)
-        ready |= PORTAL_WAIT_WRITE;
-    if (revents & (POLLERR | POLLNVAL))
-        ready |= PORTAL_WAIT_ERROR;
-    if (revents & POLLHUP)
-        ready |= PORTAL_WAIT_HANGUP;
-    return ready;
-}
-
 int portal_platform_wait_many(portal_wait_entry *entries, int count, int timeout_ms)
 {
     struct pollfd stack_fds[32];
-    struct pollfd *fds = stack_fds;
     if (count < 0)
         count = 0;
-    if ((size_t)count > sizeof stack_fds / sizeof stack_fds[0]) {
-        fds = malloc((size_t)count * sizeof *fds);
-        if (!fds)
-            return fail_with_errno(ENOMEM, PORTAL_IO_ERROR);
-    }
+    struct pollfd *fds = portal_bsd_pollfds(stack_fds, sizeof stack_fds / sizeof stack_fds[0], count);
+    if (!fds)
+        return fail_with_errno(ENOMEM, PORTAL_IO_ERROR);
     for (int i = 0; i < count; i++) {
         fds[i].fd = entries[i].fd; /* poll skips negative descriptors, as the contract asks */
-        fds[i].events = (short)(((entries[i].events & PORTAL_WAIT_READ) ? POLLIN : 0) |
-                                ((entries[i].events & PORTAL_WAIT_WRITE) ? POLLOUT : 0));
+        fds[i].events = portal_bsd_poll_events(entries[i].events);
         fds[i].revents = 0;
     }
     int n = poll(fds, (nfds_t)count, timeout_ms < 0 ? -1 : timeout_ms);
     int err = errno;
     int ready = 0;
     for (int i = 0; i < count; i++) {
-        entries[i].ready = n > 0 ? ready_mask(fds[i].revents) : 0;
+        entries[i].ready = n > 0 ? portal_bsd_poll_ready(fds[i].revents) : 0;
         if (entries[i].ready)
             ready++;
     }
-    if (fds != stack_fds)
-        free(fds);
+    portal_bsd_pollfds_free(fds, stack_fds);
     if (n < 0)
         return err == EINTR ? PORTAL_IO_WOULD_BLOCK : fail_with_errno(err, PORTAL_IO_ERROR);
     return ready;

@@ -286,14 +286,18 @@ bool portal_cache_make_build_dir(const portal_cache *cache, char *out, size_t ou
     return true;
 }
 
-int portal_cache_create_file(const char *dir, const char *name)
+FILE *portal_cache_create_file(const char *dir, const char *name)
 {
     char path[PATH_MAX];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
         errno = ENAMETOOLONG;
-        return -1;
+        return NULL;
     }
-    return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
 }
 
 bool portal_cache_publish(const portal_cache *cache, const char *build_dir, const char *file,

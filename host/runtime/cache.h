@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct portal_cache {
     int dir_fd;     /* the verified directory */
@@ -34,9 +35,10 @@ int portal_cache_open_entry(const portal_cache *cache, const char *name, char *w
 bool portal_cache_make_build_dir(const portal_cache *cache, char *out, size_t out_size, char *err,
                                  size_t err_size);
 
-/* Creates `name` in directory `dir` for writing: O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600. -1 on
- * failure (errno). */
-int portal_cache_create_file(const char *dir, const char *name);
+/* Creates `name` in directory `dir` for writing (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600): a new
+ * file in the private, fresh build directory, never one that already exists. NULL on failure
+ * (errno). */
+FILE *portal_cache_create_file(const char *dir, const char *name);
 
 /* Publishes build_dir/file as the cache entry `name`: flushed to disk, then renamed (atomic: a
  * reader sees the old entry or the whole new one). */

@@ -78,6 +78,97 @@ static bool parse_int(const char *s, int min, int max, int *out)
     return true;
 }
 
+/* What parse_run_args decided: run the app, or end now with its exit status (help shown, or a
+ * usage error already reported). */
+typedef enum { CLI_RUN, CLI_EXIT } cli_action;
+
+/* A --max-... flag with its allowed range; true when `argv[*i]` was one (its value consumed). */
+static bool parse_limit_flag(int argc, char **argv, int *i, portal_limits *limits, bool *bad)
+{
+    struct {
+        const char *flag;
+        int *value;
+        int min, max;
+    } int_flags[] = {
+        {"--max-sockets", &limits->max_sockets, 1, 1 << 20},
+        {"--max-tls-configs", &limits->max_tls_configs, 1, 1024},
+        {"--max-tls-sessions", &limits->max_tls_sessions, 1, 1 << 20},
+        {"--max-pending-handshakes", &limits->max_pending_handshakes, 1, 1 << 16},
+        {"--handshake-deadline-ms", &limits->handshake_deadline_ms, 1, 3600 * 1000},
+    };
+    const char *a = argv[*i];
+    for (size_t f = 0; f < sizeof int_flags / sizeof int_flags[0]; f++) {
+        if (strcmp(a, int_flags[f].flag) != 0)
+            continue;
+        if (*i + 1 >= argc ||
+            !parse_int(argv[++*i], int_flags[f].min, int_flags[f].max, int_flags[f].value)) {
+            fprintf(stderr, "portal-host: %s needs a number from %d to %d\n", a, int_flags[f].min,
+                    int_flags[f].max);
+            *bad = true;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* Parses `portal-host run APP.wasm [options] [-- ARGS]` (argv[2] on) into opts. */
+static cli_action parse_run_args(int argc, char **argv, portal_run_options *opts, int *exit_status)
+{
+    *exit_status = PORTAL_EXIT_USAGE;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            opts->argc = argc - i - 1;
+            opts->argv = argv + i + 1;
+            break;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            *exit_status = 0;
+            return CLI_EXIT;
+        }
+        if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            opts->verbose = true;
+            continue;
+        }
+        if (strcmp(a, "--cache-dir") == 0 && i + 1 < argc) {
+            opts->cache_dir = argv[++i];
+            continue;
+        }
+        if (strcmp(a, "--sd") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                fprintf(stderr, "portal-host: --sd needs a directory\n");
+                return CLI_EXIT;
+            }
+            opts->sd_dir = argv[++i];
+            continue;
+        }
+        bool bad = false;
+        if (parse_limit_flag(argc, argv, &i, &opts->limits, &bad)) {
+            if (bad)
+                return CLI_EXIT;
+            continue;
+        }
+        if (a[0] == '-' || opts->wasm_path) {
+            /* The usual slip: the app's own flags given without `--` before them. */
+            if (opts->wasm_path)
+                fprintf(stderr,
+                        "portal-host: unknown argument %s: the app's own arguments go after `--`: "
+                        "portal-host run %s [options] -- %s ...\n",
+                        a, opts->wasm_path, a);
+            else
+                fprintf(stderr, "portal-host: unknown argument %s (see --help)\n", a);
+            return CLI_EXIT;
+        }
+        opts->wasm_path = a;
+    }
+    if (!opts->wasm_path) {
+        usage(stderr);
+        return CLI_EXIT;
+    }
+    return CLI_RUN;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -95,75 +186,9 @@ int main(int argc, char **argv)
     portal_run_options opts;
     memset(&opts, 0, sizeof opts);
     portal_limits_default(&opts.limits);
-    struct {
-        const char *flag;
-        int *value;
-        int min, max;
-    } int_flags[] = {
-        {"--max-sockets", &opts.limits.max_sockets, 1, 1 << 20},
-        {"--max-tls-configs", &opts.limits.max_tls_configs, 1, 1024},
-        {"--max-tls-sessions", &opts.limits.max_tls_sessions, 1, 1 << 20},
-        {"--max-pending-handshakes", &opts.limits.max_pending_handshakes, 1, 1 << 16},
-        {"--handshake-deadline-ms", &opts.limits.handshake_deadline_ms, 1, 3600 * 1000},
-    };
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            opts.argc = argc - i - 1;
-            opts.argv = argv + i + 1;
-            break;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            opts.verbose = true;
-            continue;
-        }
-        if (strcmp(a, "--cache-dir") == 0 && i + 1 < argc) {
-            opts.cache_dir = argv[++i];
-            continue;
-        }
-        if (strcmp(a, "--sd") == 0) {
-            if (i + 1 >= argc || !argv[i + 1][0]) {
-                fprintf(stderr, "portal-host: --sd needs a directory\n");
-                return PORTAL_EXIT_USAGE;
-            }
-            opts.sd_dir = argv[++i];
-            continue;
-        }
-        bool matched = false;
-        for (size_t f = 0; f < sizeof int_flags / sizeof int_flags[0]; f++) {
-            if (strcmp(a, int_flags[f].flag) != 0)
-                continue;
-            if (i + 1 >= argc ||
-                !parse_int(argv[++i], int_flags[f].min, int_flags[f].max, int_flags[f].value)) {
-                fprintf(stderr, "portal-host: %s needs a number from %d to %d\n", a,
-                        int_flags[f].min, int_flags[f].max);
-                return PORTAL_EXIT_USAGE;
-            }
-            matched = true;
-        }
-        if (matched)
-            continue;
-        if (a[0] == '-' || opts.wasm_path) {
-            /* The usual slip: the app's own flags given without `--` before them. */
-            if (opts.wasm_path)
-                fprintf(stderr,
-                        "portal-host: unknown argument %s: the app's own arguments go after `--`: "
-                        "portal-host run %s [options] -- %s ...\n",
-                        a, opts.wasm_path, a);
-            else
-                fprintf(stderr, "portal-host: unknown argument %s (see --help)\n", a);
-            return PORTAL_EXIT_USAGE;
-        }
-        opts.wasm_path = a;
-    }
-    if (!opts.wasm_path) {
-        usage(stderr);
-        return PORTAL_EXIT_USAGE;
-    }
+    int exit_status;
+    if (parse_run_args(argc, argv, &opts, &exit_status) == CLI_EXIT)
+        return exit_status;
     if (opts.verbose)
         portal_heap_report_prepare(argv); /* may run portal-host again: exact heap figures */
     /* A server app may hold thousands of connections: use the hard descriptor limit. */

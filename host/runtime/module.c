@@ -1,13 +1,12 @@
 /* module.c - check, translate (wasm2c), compile (cc -shared) and load an app, with a cache of
  * compiled modules keyed by the SHA-256 of the wasm bytes and of everything that shapes the
  * output (host import tables, module ABI, the toolchain's fingerprint). Where the cache lives and
- * why it can be trusted is cache.c; which tools run, and how, is toolchain.c and spawn.c. */
+ * why it can be trusted is cache.c; which tools run, and how, is toolchain.c and spawn.c; the C
+ * that joins wasm2c's output to the host is entry_gen.c. */
 #include "module.h"
 
-#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 
 #include "../api/api.h"
 #include "cache.h"
+#include "entry_gen.h"
 #include "errbuf.h"
 #include "linker.h"
 #include "sha256_compat.h"
@@ -85,19 +85,9 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_s
     return buf;
 }
 
-/* A new file in the (private, fresh) build directory: never one that already exists. */
-static FILE *create_in(const char *dir, const char *name)
-{
-    int fd = portal_cache_create_file(dir, name);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (fd >= 0 && !f)
-        close(fd);
-    return f;
-}
-
 static bool write_new_file(const char *dir, const char *name, const void *data, size_t len)
 {
-    FILE *f = create_in(dir, name);
+    FILE *f = portal_cache_create_file(dir, name);
     if (!f)
         return false;
     bool ok = fwrite(data, 1, len, f) == len;
@@ -134,226 +124,6 @@ static void cache_key(const uint8_t *wasm, size_t len, const portal_toolchain *t
         snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 }
 
-/* ---- reading the wasm2c header ---- */
-
-/* The declaration line after `marker` in `header` (its length in *len), searched from `from`
- * first and then from the start; NULL when absent. */
-static const char *find_decl(const char *header, const char *from, const char *marker, size_t *len)
-{
-    const char *p = strstr(from, marker);
-    if (!p && from != header)
-        p = strstr(header, marker);
-    if (!p || !(p = strchr(p, '\n')))
-        return NULL;
-    p++;
-    const char *end = strchr(p, '\n');
-    *len = end ? (size_t)(end - p) : strlen(p);
-    return p;
-}
-
-/* The declaration line after `marker` in `header`, copied into out; false when absent. */
-static bool decl_after(const char *header, const char *marker, char *out, size_t size)
-{
-    size_t n;
-    const char *p = find_decl(header, header, marker, &n);
-    if (!p || n + 1 > size)
-        return false;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return true;
-}
-
-/* Splits "RET SYM(T0, T1);" into its parts. */
-static bool split_decl(const char *decl, char *ret, char *sym, char *params, size_t size)
-{
-    const char *open = strchr(decl, '('), *close = strrchr(decl, ')');
-    if (!open || !close || close < open)
-        return false;
-    const char *s = open;
-    while (s > decl && (isalnum((unsigned char)s[-1]) || s[-1] == '_'))
-        s--;
-    size_t ret_len = (size_t)(s - decl), sym_len = (size_t)(open - s),
-           par_len = (size_t)(close - open - 1);
-    if (sym_len == 0 || ret_len >= size || sym_len >= size || par_len >= size)
-        return false;
-    memcpy(ret, decl, ret_len);
-    ret[ret_len] = '\0';
-    memcpy(sym, s, sym_len);
-    sym[sym_len] = '\0';
-    memcpy(params, open + 1, par_len);
-    params[par_len] = '\0';
-    return true;
-}
-
-static void c_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || c == '_' || c == '.' || c == '-')
-            fputc(c, f);
-        else
-            fprintf(f, "\\%03o", c);
-    }
-    fputc('"', f);
-}
-
-/* Writes a trapping stub for an unlinked import. *cursor is where the previous stub's declaration
- * ended: wasm2c declares imports in module order, so the stubs of a module with many unlinked
- * imports are found in one pass over the header, not one pass each. The buffers are sized by the
- * declaration, which grows with the import's parameters and mangled names. */
-static bool write_stub(FILE *f, const char *header, const char **cursor, const wasm_import *im)
-{
-    char marker[1024];
-    snprintf(marker, sizeof marker, "/* import: '%s' '%s' */", im->module, im->name);
-    size_t n;
-    const char *line = find_decl(header, *cursor, marker, &n);
-    if (!line)
-        return false;
-    *cursor = line + n;
-    char *buf = malloc(4 * (n + 1));
-    if (!buf)
-        return false;
-    char *decl = buf, *ret = buf + (n + 1), *sym = buf + 2 * (n + 1), *params = buf + 3 * (n + 1);
-    memcpy(decl, line, n);
-    decl[n] = '\0';
-    if (!split_decl(decl, ret, sym, params, n + 1)) {
-        free(buf);
-        return false;
-    }
-    fprintf(f, "__attribute__((visibility(\"hidden\"))) %s%s(", ret, sym);
-    int index = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(params, ",", &save); tok; tok = strtok_r(NULL, ",", &save), index++) {
-        while (*tok == ' ')
-            tok++;
-        fprintf(f, "%s%s p%d", index ? ", " : "", tok, index);
-    }
-    fprintf(f, ")\n{\n    portal_host_unlinked(p0, ");
-    c_string(f, im->module);
-    fputs(", ", f);
-    c_string(f, im->name);
-    fputs(");\n}\n", f);
-    free(buf);
-    return true;
-}
-
-/* Writes entry.c: the entry points the host looks up, and trapping stubs for unlinked imports. */
-static bool write_entry(const char *dir, const char *header, const wasm_module_info *info,
-                        const portal_link_report *report, char *err, size_t err_size)
-{
-    struct {
-        const char *export_name, *field;
-    } exports[] = {{"memory", "memory"},
-                   {"_initialize", "initialize"},
-                   {"_start", "start"},
-                   {"portalContractVersion", "contract_version"},
-                   {"portalMicroTaskStep", "microtask_step"},
-                   {"portalAlloc", "alloc"},
-                   {"portalFree", "free"},
-                   {"ppShutdown", "shutdown"}};
-    char decl[2048], ret[2048], sym[2048], params[2048];
-    if (!decl_after(header, "void Z_app_init_module(void);", decl, sizeof decl) ||
-        !strstr(header, "void Z_app_instantiate(")) {
-        return portal_err_set(err, err_size, "unexpected wasm2c output (no Z_app_instantiate)");
-    }
-    const char *inst = strstr(header, "void Z_app_instantiate(");
-    const char *inst_end = strchr(inst, ';');
-    int host_args = 0;
-    for (const char *p = inst; p < inst_end; p++)
-        host_args += *p == ',';
-
-    FILE *f = create_in(dir, "entry.c");
-    if (!f)
-        return portal_err_set(err, err_size, "cannot write %s/entry.c: %s", dir, strerror(errno));
-    fputs("/* generated by portal-host: entry points and unlinked-import stubs */\n"
-          "#include <stddef.h>\n#include \"app.h\"\n"
-          "#define ENTRY __attribute__((visibility(\"default\")))\n"
-          "_Noreturn void portal_host_unlinked(void *instance, const char *module, const char "
-          "*name);\n"
-          "ENTRY size_t portal_entry_instance_size(void) { return sizeof(Z_app_instance_t); }\n"
-          "ENTRY void portal_entry_init_module(void) { Z_app_init_module(); }\n"
-          "ENTRY void portal_entry_free_instance(void *i) { Z_app_free(i); }\n"
-          "ENTRY void portal_entry_instantiate(void *i, void *h) { (void)h; Z_app_instantiate(i",
-          f);
-    for (int i = 0; i < host_args; i++)
-        fputs(", h", f);
-    fputs("); }\n", f);
-    for (size_t i = 0; i < sizeof exports / sizeof exports[0]; i++) {
-        if (!wasm_find_export(info, exports[i].export_name))
-            continue;
-        char marker[256];
-        snprintf(marker, sizeof marker, "/* export: '%s' */", exports[i].export_name);
-        if (!decl_after(header, marker, decl, sizeof decl) ||
-            !split_decl(decl, ret, sym, params, sizeof ret)) {
-            fclose(f);
-            return portal_err_set(err, err_size, "unexpected wasm2c output for export %s",
-                           exports[i].export_name);
-        }
-        const char *field = exports[i].field;
-        if (strcmp(field, "memory") == 0)
-            fprintf(f, "ENTRY void *portal_entry_memory(void *i) { return %s(i); }\n", sym);
-        else if (strcmp(field, "microtask_step") == 0)
-            fprintf(f, "ENTRY u64 portal_entry_microtask_step(void *i, u32 h, u32 n) "
-                       "{ return %s(i, h, n); }\n", sym);
-        else if (strcmp(field, "alloc") == 0)
-            fprintf(f, "ENTRY u32 portal_entry_alloc(void *i, u32 n) { return %s(i, n); }\n", sym);
-        else if (strcmp(field, "free") == 0)
-            fprintf(f, "ENTRY void portal_entry_free(void *i, u32 p, u32 n) { %s(i, p, n); }\n",
-                    sym);
-        else if (strcmp(field, "contract_version") == 0)
-            fprintf(f, "ENTRY u32 portal_entry_contract_version(void *i) { return %s(i); }\n", sym);
-        else
-            fprintf(f, "ENTRY void portal_entry_%s(void *i) { %s(i); }\n", field, sym);
-    }
-    const char *cursor = header;
-    for (unsigned i = 0; i < report->unlinked_count; i++) {
-        const wasm_import *im = &info->imports[report->unlinked[i]];
-        if (!write_stub(f, header, &cursor, im)) {
-            fclose(f);
-            return portal_err_set(err, err_size, "cannot find wasm2c declaration of import %s.%s",
-                           im->module, im->name);
-        }
-    }
-    if (fclose(f) != 0)
-        return portal_err_set(err, err_size, "cannot write %s/entry.c", dir);
-    return true;
-}
-
-/* The header wasm2c wrote, read without following a symbolic link. */
-static char *read_header(const char *dir)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/app.h", dir);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-    if (!f) {
-        if (fd >= 0)
-            close(fd);
-        return NULL;
-    }
-    char *s = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (cap - n < 65536) {
-            char *grown = realloc(s, cap = cap ? cap * 2 : 65536);
-            if (!grown)
-                break;
-            s = grown;
-        }
-        size_t got = fread(s + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) {
-            fclose(f);
-            s[n] = '\0';
-            return s;
-        }
-    }
-    fclose(f);
-    free(s);
-    return NULL;
-}
-
 /* Translates and compiles the module in a fresh build directory, then publishes the shared
  * object into the cache as `so_name`. */
 static bool compile_module(const uint8_t *wasm, size_t len, const wasm_module_info *info,
@@ -370,7 +140,6 @@ static bool compile_module(const uint8_t *wasm, size_t len, const wasm_module_in
     char p_entry[4200];
     snprintf(p_entry, sizeof p_entry, "%s/entry.c", dir);
     bool ok = false;
-    char *header = NULL;
     /* wasm2c gets the module without custom sections, and its output is checked before the
      * compiler sees it: no module-controlled text may become C (w2c_guard.h). */
     uint8_t *w2c_input = NULL;
@@ -400,12 +169,7 @@ static bool compile_module(const uint8_t *wasm, size_t len, const wasm_module_in
         portal_err_set(err, err_size, "refusing wasm2c's output: %s", why);
         goto out;
     }
-    header = read_header(dir);
-    if (!header) {
-        portal_err_set(err, err_size, "wasm2c wrote no header");
-        goto out;
-    }
-    if (!write_entry(dir, header, info, report, err, err_size))
+    if (!portal_entry_write(dir, info, report, err, err_size))
         goto out;
     char *cc_argv[PORTAL_CC_ARGC];
     portal_toolchain_cc_argv(tc, p_c, p_entry, p_so, cc_argv);
@@ -415,7 +179,6 @@ static bool compile_module(const uint8_t *wasm, size_t len, const wasm_module_in
     }
     ok = portal_cache_publish(cache, dir, "app.so", so_name, err, err_size);
 out:
-    free(header);
     portal_cache_remove_build_dir(dir);
     return ok;
 }
@@ -453,6 +216,47 @@ static bool resolve_entry(portal_module *mod, char *err, size_t err_size)
     return true;
 }
 
+/* Opens the module's cached .so, compiling it first when the cache has none (or one it cannot
+ * trust), and dlopens it; false with a message in err. mod->so_fd is set when a file was opened. */
+static bool load_compiled(portal_module *mod, const uint8_t *wasm, size_t len,
+                          const wasm_module_info *info, const portal_link_report *report,
+                          const portal_toolchain *tc, const portal_module_options *opts, char *err,
+                          size_t err_size)
+{
+    portal_cache cache;
+    if (!portal_cache_open(&cache, opts ? opts->cache_dir : NULL, err, err_size))
+        return false;
+    char key[65], so_name[80], why[512];
+    cache_key(wasm, len, tc, key);
+    snprintf(so_name, sizeof so_name, "%s.so", key);
+    snprintf(mod->so_path, sizeof mod->so_path, "%s/%s", cache.dir, so_name);
+    mod->so_fd = portal_cache_open_entry(&cache, so_name, why, sizeof why);
+    mod->from_cache = mod->so_fd >= 0;
+    if (!mod->from_cache && why[0])
+        fprintf(stderr, "portal-host: not using the cached %s: %s; compiling it again\n",
+                mod->so_path, why);
+    if (!mod->from_cache &&
+        compile_module(wasm, len, info, report, tc, &cache, so_name, err, err_size)) {
+        mod->so_fd = portal_cache_open_entry(&cache, so_name, why, sizeof why);
+        if (mod->so_fd < 0)
+            portal_err_set(err, err_size, "cannot use the module just compiled, %s: %s", mod->so_path,
+                    why[0] ? why : "it is gone");
+    }
+    if (mod->so_fd >= 0) {
+        /* Load the very file that was checked: through its descriptor, not its name. The
+         * descriptor stays open while the module is loaded, so no other module gets its
+         * /proc name (the dynamic loader reuses a loaded object of the same name). */
+        char fd_path[64];
+        snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", mod->so_fd);
+        mod->dl = dlopen(fd_path, RTLD_NOW | RTLD_LOCAL);
+        if (!mod->dl)
+            portal_err_set(err, err_size, "cannot load compiled module %s: %s", mod->so_path,
+                    dlerror());
+    }
+    portal_cache_close(&cache);
+    return mod->dl != NULL;
+}
+
 bool portal_module_load(const char *wasm_path, const portal_module_options *opts,
                         portal_module *mod, char *err, size_t err_size)
 {
@@ -481,38 +285,7 @@ bool portal_module_load(const char *wasm_path, const portal_module_options *opts
     const portal_toolchain *tc = portal_toolchain_get(err, err_size);
     if (!tc)
         goto out_report;
-    portal_cache cache;
-    if (!portal_cache_open(&cache, opts ? opts->cache_dir : NULL, err, err_size))
-        goto out_report;
-    char key[65], so_name[80];
-    cache_key(wasm, len, tc, key);
-    snprintf(so_name, sizeof so_name, "%s.so", key);
-    snprintf(mod->so_path, sizeof mod->so_path, "%s/%s", cache.dir, so_name);
-    mod->so_fd = portal_cache_open_entry(&cache, so_name, why, sizeof why);
-    mod->from_cache = mod->so_fd >= 0;
-    if (!mod->from_cache && why[0])
-        fprintf(stderr, "portal-host: not using the cached %s: %s; compiling it again\n",
-                mod->so_path, why);
-    if (!mod->from_cache &&
-        compile_module(wasm, len, &info, &report, tc, &cache, so_name, err, err_size)) {
-        mod->so_fd = portal_cache_open_entry(&cache, so_name, why, sizeof why);
-        if (mod->so_fd < 0)
-            portal_err_set(err, err_size, "cannot use the module just compiled, %s: %s", mod->so_path,
-                    why[0] ? why : "it is gone");
-    }
-    if (mod->so_fd >= 0) {
-        /* Load the very file that was checked: through its descriptor, not its name. The
-         * descriptor stays open while the module is loaded, so no other module gets its
-         * /proc name (the dynamic loader reuses a loaded object of the same name). */
-        char fd_path[64];
-        snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", mod->so_fd);
-        mod->dl = dlopen(fd_path, RTLD_NOW | RTLD_LOCAL);
-        if (!mod->dl)
-            portal_err_set(err, err_size, "cannot load compiled module %s: %s", mod->so_path,
-                    dlerror());
-    }
-    portal_cache_close(&cache);
-    if (!mod->dl)
+    if (!load_compiled(mod, wasm, len, &info, &report, tc, opts, err, err_size))
         goto out_fd;
     if (!resolve_entry(mod, err, err_size)) {
         dlclose(mod->dl);

@@ -168,6 +168,110 @@ static int collect(const poll_plan *plan, uint32_t count)
     return ready;
 }
 
+/* The descriptor that ends every wait when the host shuts down, last in the list. */
+static void add_stop_fd(poll_plan *plan)
+{
+    portal_fd stop_fd = portal_platform_interrupt_fd();
+    if (stop_fd == PORTAL_FD_INVALID)
+        return;
+    plan->fds[plan->nfds].fd = stop_fd;
+    plan->fds[plan->nfds].events = PORTAL_WAIT_READ;
+    plan->fds[plan->nfds].ready = 0;
+    plan->nfds++;
+}
+
+/* How long the next wait may take: 0 when something is ready or the app asked not to wait, else
+ * the app's timeout left, cut by the modules' deadlines, the plan's own wake-ups and the app's next
+ * due task (then *timer_cut). -1 = forever. */
+static int wait_bound(portal_app *app, const poll_plan *plan, int ready, int32_t timeout_ms,
+                      int64_t start, bool *timer_cut)
+{
+    *timer_cut = false;
+    if (ready > 0 || timeout_ms == 0)
+        return 0;
+    int wait = -1;
+    if (timeout_ms > 0) {
+        int64_t left = start + timeout_ms - portal_platform_now_ms();
+        wait = left > 0 ? (int)left : 0;
+    }
+    wait = min_wait(wait, portal_app_next_deadline_ms(app));
+    wait = min_wait(wait, plan->wait_ms);
+    if (app->next_timer_ms) {
+        int timer = app->next_timer_ms(app);
+        if (timer >= 0 && (wait < 0 || timer < wait)) {
+            wait = timer;
+            *timer_cut = true;
+        }
+    }
+    return wait;
+}
+
+static bool plan_alloc(poll_plan *plan, uint32_t count, size_t cap)
+{
+    size_t per_entry = count ? count : 1;
+    plan->fds = malloc(cap * sizeof *plan->fds);
+    plan->slot = malloc(per_entry * sizeof *plan->slot);
+    plan->events = malloc(per_entry * sizeof *plan->events);
+    plan->ready = malloc(per_entry * sizeof *plan->ready);
+    return plan->fds && plan->slot && plan->events && plan->ready;
+}
+
+static void plan_free(poll_plan *plan)
+{
+    free(plan->fds);
+    free(plan->slot);
+    free(plan->events);
+    free(plan->ready);
+}
+
+/* Plans, waits and collects until an entry is ready, the timeout passes or the app's next task
+ * is due; returns the number of ready entries (revents written) or a portal_fail code. */
+static int32_t poll_loop(portal_app *app, uint8_t *entries, uint32_t count, int32_t timeout_ms,
+                         poll_plan *plan, size_t cap)
+{
+    int64_t start = portal_platform_now_ms();
+    for (;;) {
+        int ready = plan_entries(app, entries, count, plan);
+        int entry_fds = plan->nfds;
+        plan->nfds += portal_app_wait_fill(app, plan->fds + plan->nfds, (int)(cap - (size_t)plan->nfds - 1));
+        bool has_module_work = plan->nfds > entry_fds;
+        add_stop_fd(plan);
+        bool timer_cut;
+        int wait = wait_bound(app, plan, ready, timeout_ms, start, &timer_cut);
+        if (wait != 0 && portal_platform_interrupted())
+            return portal_fail(app, PORTAL_ERR_NOT_READY, "sockPoll: interrupted: host shutting down");
+        int n = portal_platform_wait_many(plan->fds, plan->nfds, wait);
+        if (n == PORTAL_IO_WOULD_BLOCK)
+            continue; /* a signal cut the wait short */
+        if (n < 0) {
+            /* Anything else (EINVAL when there are more entries than RLIMIT_NOFILE, ENOMEM) fails
+             * the same way on every retry: report it instead of spinning until the timeout. */
+            return portal_fail(app, PORTAL_ERR_INTERNAL, "sockPoll: poll failed: %s",
+                               portal_platform_last_error());
+        }
+        if (has_module_work)
+            portal_app_service(app);
+        ready = collect(plan, count);
+        if (has_module_work && ready == 0 && n > 0) {
+            /* A handshake may have finished: re-plan without waiting. */
+            ready = plan_entries(app, entries, count, plan);
+        }
+        if (ready == 0 && timeout_ms != 0 && portal_platform_interrupted()) {
+            /* Checked after the poll too: while the app's next task is due every wait is 0, so
+             * the check above is skipped, and the shutdown descriptor (never drained here) would
+             * keep poll returning at once: this loop would spin instead of ending. */
+            return portal_fail(app, PORTAL_ERR_NOT_READY, "sockPoll: interrupted: host shutting down");
+        }
+        bool expired = timeout_ms == 0 ||
+                       (timeout_ms > 0 && portal_platform_now_ms() - start >= timeout_ms);
+        if (ready > 0 || expired || (timer_cut && n == 0)) {
+            for (uint32_t i = 0; i < count; i++)
+                put_u16(entries + (size_t)i * POLL_ENTRY_SIZE + 6, plan->ready[i]);
+            return ready;
+        }
+    }
+}
+
 int32_t portal_sock_poll(portal_app *app, uint8_t *entries, uint32_t entries_len,
                          int32_t timeout_ms)
 {
@@ -179,92 +283,14 @@ int32_t portal_sock_poll(portal_app *app, uint8_t *entries, uint32_t entries_len
     if (count > POLL_MAX_ENTRIES)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "sockPoll: %u entries (limit %d)", count, POLL_MAX_ENTRIES);
-    /* entries + pending handshakes and queued-record sessions + the shutdown descriptor */
-    size_t extra = (size_t)app->limits.max_pending_handshakes + (size_t)app->limits.max_tls_sessions + 1;
-    size_t cap = (size_t)count + extra;
+    /* entries + what the modules watch while the app waits + the shutdown descriptor */
+    size_t cap = (size_t)count + (size_t)portal_app_wait_capacity(app) + 1;
     poll_plan plan;
-    plan.fds = malloc(cap * sizeof *plan.fds);
-    plan.slot = malloc((count ? count : 1) * sizeof *plan.slot);
-    plan.events = malloc((count ? count : 1) * sizeof *plan.events);
-    plan.ready = malloc((count ? count : 1) * sizeof *plan.ready);
     int32_t result;
-    if (!plan.fds || !plan.slot || !plan.events || !plan.ready) {
+    if (plan_alloc(&plan, count, cap))
+        result = poll_loop(app, entries, count, timeout_ms, &plan, cap);
+    else
         result = portal_fail(app, PORTAL_ERR_INTERNAL, "sockPoll: out of memory");
-        goto out;
-    }
-    int64_t start = portal_platform_now_ms();
-    for (;;) {
-        int ready = plan_entries(app, entries, count, &plan);
-        int entry_fds = plan.nfds;
-        plan.nfds += portal_app_wait_fill(app, plan.fds + plan.nfds, (int)(cap - (size_t)plan.nfds - 1));
-        bool has_module_work = plan.nfds > entry_fds;
-        portal_fd stop_fd = portal_platform_interrupt_fd();
-        if (stop_fd != PORTAL_FD_INVALID) {
-            plan.fds[plan.nfds].fd = stop_fd;
-            plan.fds[plan.nfds].events = PORTAL_WAIT_READ;
-            plan.fds[plan.nfds].ready = 0;
-            plan.nfds++;
-        }
-        int wait = -1;
-        bool timer_cut = false;
-        if (ready > 0 || timeout_ms == 0) {
-            wait = 0;
-        } else {
-            if (timeout_ms > 0) {
-                int64_t left = start + timeout_ms - portal_platform_now_ms();
-                wait = left > 0 ? (int)left : 0;
-            }
-            wait = min_wait(wait, portal_app_next_deadline_ms(app));
-            wait = min_wait(wait, plan.wait_ms);
-            if (app->next_timer_ms) {
-                int timer = app->next_timer_ms(app);
-                if (timer >= 0 && (wait < 0 || timer < wait)) {
-                    wait = timer;
-                    timer_cut = true;
-                }
-            }
-        }
-        if (wait != 0 && portal_platform_interrupted()) {
-            result = portal_fail(app, PORTAL_ERR_NOT_READY, "sockPoll: interrupted: host shutting down");
-            goto out;
-        }
-        int n = portal_platform_wait_many(plan.fds, plan.nfds, wait);
-        if (n == PORTAL_IO_WOULD_BLOCK)
-            continue; /* a signal cut the wait short */
-        if (n < 0) {
-            /* Anything else (EINVAL when there are more entries than RLIMIT_NOFILE, ENOMEM) fails
-             * the same way on every retry: report it instead of spinning until the timeout. */
-            result = portal_fail(app, PORTAL_ERR_INTERNAL, "sockPoll: poll failed: %s",
-                                 portal_platform_last_error());
-            goto out;
-        }
-        if (has_module_work)
-            portal_app_service(app);
-        ready = collect(&plan, count);
-        if (has_module_work && ready == 0 && n > 0) {
-            /* A handshake may have finished: re-plan without waiting. */
-            ready = plan_entries(app, entries, count, &plan);
-        }
-        if (ready == 0 && timeout_ms != 0 && portal_platform_interrupted()) {
-            /* Checked after the poll too: while the app's next task is due every wait is 0, so
-             * the check above is skipped, and the shutdown descriptor (never drained here) would
-             * keep poll returning at once: this loop would spin instead of ending. */
-            result = portal_fail(app, PORTAL_ERR_NOT_READY, "sockPoll: interrupted: host shutting down");
-            goto out;
-        }
-        bool expired = timeout_ms == 0 ||
-                       (timeout_ms > 0 && portal_platform_now_ms() - start >= timeout_ms);
-        if (ready > 0 || expired || (timer_cut && n == 0)) {
-            for (uint32_t i = 0; i < count; i++)
-                put_u16(entries + (size_t)i * POLL_ENTRY_SIZE + 6, plan.ready[i]);
-            result = ready;
-            goto out;
-        }
-    }
-out:
-    free(plan.fds);
-    free(plan.slot);
-    free(plan.events);
-    free(plan.ready);
+    plan_free(&plan);
     return result;
 }

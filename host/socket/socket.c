@@ -108,13 +108,13 @@ static int32_t too_many_sockets(portal_app *app, const char *who)
                        app->limits.max_sockets);
 }
 
-/* Puts a fresh descriptor behind a new handle; on failure the descriptor is closed. */
 /* Registered on the app's first socket: teardown closes whatever plain sockets are left. */
 const portal_module_ops portal_socket_module = {
     .name = "portal_socket",
     .teardown = portal_socket_teardown,
 };
 
+/* Puts a fresh descriptor behind a new handle; on failure the descriptor is closed. */
 static int32_t adopt_fd(portal_app *app, const char *who, portal_fd fd, int family, int type)
 {
     portal_socket *s = calloc(1, sizeof *s);

@@ -478,12 +478,19 @@ int portal_tls_next_deadline_ms(portal_app *app)
     return next < 0 || connect_ms < next ? connect_ms : next;
 }
 
+/* What portal_tls_poll_fill can write: every pending handshake and every session. */
+static int portal_tls_wait_capacity(portal_app *app)
+{
+    return app->limits.max_pending_handshakes + app->limits.max_tls_sessions;
+}
+
 const portal_module_ops portal_tls_module = {
     .name = "portal_socket_tls",
     .teardown = portal_tls_teardown,
     .wait_fill = portal_tls_poll_fill,
     .service = portal_tls_poll_service,
     .next_deadline_ms = portal_tls_next_deadline_ms,
+    .wait_capacity = portal_tls_wait_capacity,
 };
 
 /* How sockPoll sees sessions and the listeners tlsAccept uses (socket.h). */

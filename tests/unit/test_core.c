@@ -151,18 +151,24 @@ static int services;
 static void service(portal_app *app) { (void)app; services++; }
 static int deadline_50(portal_app *app) { (void)app; return 50; }
 static int deadline_none(portal_app *app) { (void)app; return -1; }
+static int capacity_one(portal_app *app) { (void)app; return 1; }
 
 static void test_modules(void)
 {
-    static const portal_module_ops a = {"a", teardown_a, fill_one, service, deadline_50};
-    static const portal_module_ops b = {"b", teardown_b, fill_one, service, deadline_none};
+    static const portal_module_ops a = {"a", teardown_a, fill_one, service, deadline_50,
+                                        capacity_one};
+    static const portal_module_ops b = {"b", teardown_b, fill_one, service, deadline_none,
+                                        capacity_one};
+    static const portal_module_ops c = {"c", NULL, NULL, NULL, NULL, NULL}; /* no waits at all */
     portal_app app;
     CHECK(portal_app_init(&app, NULL));
     CHECK(portal_app_next_deadline_ms(&app) == -1);
     CHECK(portal_app_use_module(&app, &a));
     CHECK(portal_app_use_module(&app, &b));
     CHECK(portal_app_use_module(&app, &a)); /* again: no second entry */
-    CHECK(app.module_count == 2);
+    CHECK(portal_app_use_module(&app, &c));
+    CHECK(app.module_count == 3);
+    CHECK(portal_app_wait_capacity(&app) == 2); /* what wait_fill below can write at most */
     portal_wait_entry entries[4];
     CHECK(portal_app_wait_fill(&app, entries, 4) == 2);
     CHECK(portal_app_wait_fill(&app, entries, 1) == 1); /* never past max */
