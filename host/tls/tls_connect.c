@@ -496,69 +496,78 @@ static void connect_discard(portal_app *app, tls_conn *conn)
     portal_tls_conn_destroy(conn, 0);
 }
 
-int32_t portal_tls_connect(portal_app *app, int32_t config, const char *host, uint8_t *addr,
-                           uint32_t addr_len, int32_t port, int32_t timeout_ms)
+/* What tlsConnect was asked to reach: the host checked, an IP literal parsed, an address decoded. */
+typedef struct {
+    bool is_ip;
+    portal_sockaddr ip;     /* the literal, with `port` */
+    bool have_addr;
+    portal_sockaddr target; /* the app's SocketAddr */
+} connect_target;
+
+/* Checks host, addr and port (the -1 cases of the spec). PORTAL_OK or the error. */
+static int32_t connect_check_args(portal_app *app, const char *host, uint8_t *addr,
+                                  uint32_t addr_len, int32_t port, connect_target *t)
 {
     static const char who[] = "tlsConnect";
-    tls_config *cfg = portal_tls_config_lookup(app, config, true, who);
-    if (!cfg)
-        return PORTAL_ERR_INVALID_ARGUMENT;
     size_t host_len = strnlen(host, 254);
-    portal_sockaddr ip;
-    bool is_ip = host_len > 0 && host_len <= 253 && portal_platform_parse_ip(host, &ip);
-    if (host_len == 0 || host_len > 253 || (!is_ip && !connect_host_is_name(host)))
+    t->is_ip = host_len > 0 && host_len <= 253 && portal_platform_parse_ip(host, &t->ip);
+    if (host_len == 0 || host_len > 253 || (!t->is_ip && !connect_host_is_name(host)))
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "%s: bad host \"%.40s\" (a DNS name or an IP address, 1-253 bytes)",
                            who, host);
-    portal_sockaddr target;
-    bool have_addr = addr_len != 0;
-    if (have_addr) {
+    t->have_addr = addr_len != 0;
+    if (t->have_addr) {
         if ((addr_len != PORTAL_SOCKADDR4_SIZE && addr_len != PORTAL_SOCKADDR6_SIZE) ||
-            !portal_sockaddr_decode(addr, addr_len, &target))
+            !portal_sockaddr_decode(addr, addr_len, &t->target))
             return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                                "%s: addr_len must be 0, 12 or 28 (got %u)", who,
                                (unsigned)addr_len);
         if (port != 0)
             return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                                "%s: port must be 0 with an address", who);
-        if (target.port == 0)
+        if (t->target.port == 0)
             return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: address has port 0", who);
     } else if (port < 1 || port > 65535) {
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: port %d out of range 1-65535",
                            who, (int)port);
     }
-    if (app->open_sessions >= app->limits.max_tls_sessions)
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: too many sessions (limit %d)", who,
-                           app->limits.max_tls_sessions);
+    if (t->is_ip)
+        t->ip.port = (uint16_t)port;
+    return PORTAL_OK;
+}
 
+/* A new client session with its handle, not started yet; NULL with the error set. */
+static tls_conn *connect_new_session(portal_app *app, tls_config *cfg)
+{
+    static const char who[] = "tlsConnect";
     tls_conn *conn = portal_tls_conn_create(app, cfg, PORTAL_FD_INVALID, NULL);
-    if (!conn)
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
+    if (!conn) {
+        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
+        return NULL;
+    }
     conn->connect = calloc(1, sizeof *conn->connect);
-    if (is_ip)
-        ip.port = (uint16_t)port;
     int32_t handle = conn->connect
                          ? portal_handles_add(&app->handles, PORTAL_HANDLE_TLS_SESSION, conn)
                          : 0;
     if (handle == 0) {
         bool oom = !conn->connect;
         portal_tls_conn_destroy(conn, 0);
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: %s", who,
-                           oom ? "out of memory" : "handle table full");
+        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: %s", who,
+                    oom ? "out of memory" : "handle table full");
+        return NULL;
     }
     conn->handle = handle;
     app->open_sessions++;
-    int32_t rc = connect_start(app, conn, host, is_ip, &ip, have_addr ? &target : NULL,
-                               have_addr ? 0 : (uint16_t)port);
-    if (rc != PORTAL_OK) {
-        connect_discard(app, conn);
-        return rc;
-    }
-    if (timeout_ms == 0) {
-        connect_advance(app, conn);
-        return handle;
-    }
+    return conn;
+}
+
+/* tlsConnect with a timeout: drives the attempt until it is open, failed or out of time. The
+ * session handle, or the error (the attempt is then closed). */
+static int32_t connect_wait(portal_app *app, tls_conn *conn, int32_t timeout_ms)
+{
+    static const char who[] = "tlsConnect";
     portal_deadline deadline = portal_deadline_after(timeout_ms);
+    int32_t rc;
     for (;;) {
         connect_advance(app, conn);
         if (connect_failed(conn)) {
@@ -570,7 +579,7 @@ int32_t portal_tls_connect(portal_app *app, int32_t config, const char *host, ui
             return rc;
         }
         if (!portal_tls_connect_pending(conn))
-            return handle;
+            return conn->handle;
         if (portal_deadline_remaining_ms(deadline) == 0) {
             connect_discard(app, conn);
             return portal_fail(app, PORTAL_ERR_NOT_READY, "%s: timed out", who);
@@ -581,4 +590,33 @@ int32_t portal_tls_connect(portal_app *app, int32_t config, const char *host, ui
             return rc;
         }
     }
+}
+
+int32_t portal_tls_connect(portal_app *app, int32_t config, const char *host, uint8_t *addr,
+                           uint32_t addr_len, int32_t port, int32_t timeout_ms)
+{
+    static const char who[] = "tlsConnect";
+    tls_config *cfg = portal_tls_config_lookup(app, config, true, who);
+    if (!cfg)
+        return PORTAL_ERR_INVALID_ARGUMENT;
+    connect_target t;
+    int32_t rc = connect_check_args(app, host, addr, addr_len, port, &t);
+    if (rc != PORTAL_OK)
+        return rc;
+    if (app->open_sessions >= app->limits.max_tls_sessions)
+        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: too many sessions (limit %d)", who,
+                           app->limits.max_tls_sessions);
+    tls_conn *conn = connect_new_session(app, cfg);
+    if (!conn)
+        return PORTAL_ERR_INTERNAL;
+    rc = connect_start(app, conn, host, t.is_ip, &t.ip, t.have_addr ? &t.target : NULL,
+                       t.have_addr ? 0 : (uint16_t)port);
+    if (rc != PORTAL_OK) {
+        connect_discard(app, conn);
+        return rc;
+    }
+    if (timeout_ms != 0)
+        return connect_wait(app, conn, timeout_ms);
+    connect_advance(app, conn);
+    return conn->handle;
 }
