@@ -99,16 +99,11 @@ int32_t portal_tls_client_config_create(portal_app *app, uint8_t *ca_pem, uint32
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: cert_pem without key_pem", who);
     if (key_pem_len > 0 && cert_pem_len == 0)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: key_pem without cert_pem", who);
-    if (app->open_configs >= app->limits.max_tls_configs)
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: too many configs (limit %d)", who,
-                           app->limits.max_tls_configs);
 
-    portal_tls_state *state = portal_tls_state_get(app, who);
-    if (!state)
-        return app->last_error_code;
-    tls_config *config = portal_tls_config_new(state, uflags, true);
+    portal_tls_state *state;
+    tls_config *config = portal_tls_config_new(app, who, uflags, true, &state);
     if (!config)
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
+        return app->last_error_code;
     int32_t rc = portal_tls_conf_defaults(app, who, state, &config->ssl_conf,
                                           MBEDTLS_SSL_IS_CLIENT);
     if (rc == PORTAL_OK && cert_pem_len > 0) {

@@ -1,7 +1,8 @@
-/* tls_config.c - TLS server configs (tlsServerConfigCreate / tlsServerConfigFree) and the per-app
- * TLS state: argument checks in upstream order, PEM parsing with mbedTLS, the secure defaults every
- * config gets (server and client: tls_client_config.c builds on the same functions), per-config
- * session-ticket keys, reference counting, and wiping key material. */
+/* tls_config.c - TLS configs: the server imports (tlsServerConfigCreate / tlsServerConfigFree,
+ * argument checks in upstream order), the secure defaults every config gets (server and client:
+ * tls_client_config.c builds on the same functions), per-config session-ticket keys, the config
+ * handle's life (reference counting, lookup by kind) and wiping key material. PEM parsing is
+ * tls_pem.c; the per-app random generator tls_state.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,131 +69,6 @@ static const mbedtls_ecp_group_id tls_curves[] = {
     MBEDTLS_ECP_DP_NONE,
 };
 #endif
-
-const char *portal_tls_error_text(int mbedtls_ret, char *buf, size_t size)
-{
-    if (size == 0)
-        return buf;
-    mbedtls_strerror(mbedtls_ret, buf, size);
-    unsigned code = mbedtls_ret < 0 ? (unsigned)-mbedtls_ret : (unsigned)mbedtls_ret;
-    size_t used = strlen(buf);
-    if (used + 1 < size)
-        snprintf(buf + used, size - used, " (-0x%04x)", code);
-    return buf;
-}
-
-bool portal_tls_error_is_alloc(int mbedtls_ret)
-{
-    if (mbedtls_ret >= 0)
-        return false;
-    /* A code is a high-level part (0x1000-0x7F80) plus an optional low-level one (0x01-0x7F),
-     * e.g. X509_INVALID_FORMAT + ASN1_ALLOC_FAILED; either part may be the allocation failure. */
-    int high = -mbedtls_ret & 0x7F80, low = -mbedtls_ret & 0x7F;
-    static const int high_alloc[] = {
-        -MBEDTLS_ERR_SSL_ALLOC_FAILED,  -MBEDTLS_ERR_X509_ALLOC_FAILED,
-        -MBEDTLS_ERR_PK_ALLOC_FAILED,   -MBEDTLS_ERR_PEM_ALLOC_FAILED,
-        -MBEDTLS_ERR_ECP_ALLOC_FAILED,  -MBEDTLS_ERR_CIPHER_ALLOC_FAILED,
-        -MBEDTLS_ERR_MD_ALLOC_FAILED,   -MBEDTLS_ERR_DHM_ALLOC_FAILED,
-    };
-    for (size_t i = 0; i < sizeof high_alloc / sizeof high_alloc[0]; i++)
-        if (high == high_alloc[i])
-            return true;
-#if PORTAL_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
-    if (mbedtls_ret == PSA_ERROR_INSUFFICIENT_MEMORY)
-        return true;
-#endif
-    return low == -MBEDTLS_ERR_MPI_ALLOC_FAILED || low == -MBEDTLS_ERR_ASN1_ALLOC_FAILED;
-}
-
-/* ---- per-app state ---- */
-
-/* The generator's entropy callback: mbedtls_entropy_func on the app's pool, keeping its result,
- * which CTR_DRBG replaces by its own "entropy source failed". */
-static int tls_entropy_func(void *p_state, unsigned char *out, size_t len)
-{
-    portal_tls_state *state = p_state;
-    state->entropy_ret = mbedtls_entropy_func(&state->entropy, out, len);
-    return state->entropy_ret;
-}
-
-portal_tls_state *portal_tls_state_get(portal_app *app, const char *who)
-{
-    if (app->tls)
-        return app->tls;
-    portal_tls_state *state = calloc(1, sizeof *state);
-    if (!state) {
-        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
-        return NULL;
-    }
-    state->pending_capacity =
-        app->limits.max_pending_handshakes > 0 ? app->limits.max_pending_handshakes : 1;
-    state->pending = calloc((size_t)state->pending_capacity, sizeof *state->pending);
-    if (!state->pending) {
-        free(state);
-        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
-        return NULL;
-    }
-    /* Process-wide, kept for good (tls_library.c); a no-op when the host or firmware did it. */
-    int psa = portal_tls_library_init();
-    if (psa != 0) {
-        free(state->pending);
-        free(state);
-        portal_fail(
-            app, PORTAL_ERR_INTERNAL, "%s: %s (psa_crypto_init: PSA status %d)", who,
-            portal_tls_error_is_alloc(psa) ? "out of memory" : "crypto initialisation failed", psa);
-        return NULL;
-    }
-    mbedtls_entropy_init(&state->entropy);
-    mbedtls_ctr_drbg_init(&state->drbg);
-    static const char personalization[] = "paper-portal tls server";
-    state->entropy_ret = 0;
-    int ret = mbedtls_ctr_drbg_seed(&state->drbg, tls_entropy_func, state,
-                                    (const unsigned char *)personalization,
-                                    sizeof personalization - 1);
-    if (ret != 0) {
-        char err[112];
-        /* CTR_DRBG reports any entropy failure as "entropy source failed"; with mbedTLS 3.x the
-         * entropy accumulator allocates its hash context on first use, so that may be an
-         * allocation failure: the entropy function's own code tells. */
-        bool out_of_memory =
-            portal_tls_error_is_alloc(ret) || portal_tls_error_is_alloc(state->entropy_ret);
-        int cause = portal_tls_error_is_alloc(state->entropy_ret) ? state->entropy_ret : ret;
-        mbedtls_ctr_drbg_free(&state->drbg);
-        mbedtls_entropy_free(&state->entropy);
-        free(state->pending);
-        free(state);
-        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: %sseeding the random generator: %s", who,
-                    out_of_memory ? "out of memory " : "failed ",
-                    portal_tls_error_text(cause, err, sizeof err));
-        return NULL;
-    }
-    /* The module's hooks (tls.h); the socket module first, so that teardown, which runs in
-     * reverse order, ends sessions and handshakes before the listeners they came from. */
-    if (!portal_app_use_module(app, &portal_socket_module) ||
-        !portal_app_use_module(app, &portal_tls_module)) {
-        mbedtls_ctr_drbg_free(&state->drbg);
-        mbedtls_entropy_free(&state->entropy);
-        free(state->pending);
-        free(state);
-        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: too many host modules", who);
-        return NULL;
-    }
-    portal_socket_set_poll_ext(&portal_tls_poll_ext);
-    app->tls = state;
-    return state;
-}
-
-void portal_tls_state_free(portal_app *app)
-{
-    portal_tls_state *state = app->tls;
-    if (!state)
-        return;
-    free(state->pending);
-    mbedtls_ctr_drbg_free(&state->drbg);
-    mbedtls_entropy_free(&state->entropy);
-    free(state);
-    app->tls = NULL;
-}
 
 /* ---- configs ---- */
 
@@ -279,137 +155,6 @@ void portal_tls_config_unref(tls_config *config)
         tls_config_destroy(config);
 }
 
-/* mbedTLS parses PEM only from a NUL-terminated buffer, which the app's bytes need not be, so the
- * input is copied with one NUL added. Input without a PEM header is handed over as DER (without
- * the NUL). The copy may hold a private key: callers wipe it with tls_input_free. */
-typedef struct tls_input {
-    unsigned char *bytes;
-    size_t alloc_len;
-    size_t parse_len;
-} tls_input;
-
-static bool tls_input_copy(tls_input *in, const uint8_t *src, uint32_t len)
-{
-    in->alloc_len = (size_t)len + 1;
-    in->bytes = malloc(in->alloc_len);
-    if (!in->bytes)
-        return false;
-    memcpy(in->bytes, src, len);
-    in->bytes[len] = '\0';
-    in->parse_len = strstr((const char *)in->bytes, "-----BEGIN ") ? in->alloc_len : len;
-    return true;
-}
-
-static void tls_input_free(tls_input *in)
-{
-    if (in->bytes) {
-        mbedtls_platform_zeroize(in->bytes, in->alloc_len);
-        free(in->bytes);
-    }
-    in->bytes = NULL;
-}
-
-/* Given several PEM certificates, mbedtls_x509_crt_parse only counts the ones it could not parse
- * and drops why (an allocation failure would read as a bad PEM). So each certificate is handed
- * over on its own and the first failure returned with mbedTLS's code. As in mbedTLS, text between
- * certificates (other PEM blocks, comments) and a trailing header without its footer are skipped.
- * `in` is NUL-terminated and ours to modify (it is wiped afterwards). */
-static int tls_parse_pem_certs(mbedtls_x509_crt *chain, tls_input *in)
-{
-    static const char end_marker[] = "-----END CERTIFICATE-----";
-    char *block = (char *)in->bytes;
-    int parsed = 0;
-    for (char *end; (end = strstr(block, end_marker)) != NULL;) {
-        char *next = end + sizeof end_marker - 1;
-        char kept = *next;
-        *next = '\0'; /* the block ends here for mbedTLS */
-        if (strstr(block, "-----BEGIN CERTIFICATE-----")) {
-            int ret = mbedtls_x509_crt_parse(chain, (const unsigned char *)block,
-                                             (size_t)(next - block) + 1);
-            if (ret != 0)
-                return ret;
-            parsed++;
-        }
-        *next = kept;
-        block = next;
-    }
-    return parsed > 0 ? 0 : MBEDTLS_ERR_X509_CERT_UNKNOWN_FORMAT;
-}
-
-int32_t portal_tls_parse_certs(portal_app *app, const char *who, mbedtls_x509_crt *chain,
-                               const uint8_t *pem, uint32_t len, const char *what)
-{
-    tls_input in;
-    if (!tls_input_copy(&in, pem, len))
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory copying %s", who, what);
-    /* The same test mbedtls_x509_crt_parse makes to take the PEM path. */
-    bool pem_certs = strstr((const char *)in.bytes, "-----BEGIN CERTIFICATE-----") != NULL;
-    int ret = pem_certs ? tls_parse_pem_certs(chain, &in)
-                        : mbedtls_x509_crt_parse(chain, in.bytes, in.parse_len);
-    tls_input_free(&in);
-    char err[112];
-    /* Out of memory is the host's failure (-2), not a bad PEM from the app (-1). */
-    if (portal_tls_error_is_alloc(ret))
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory parsing %s: %s", who,
-                           what, portal_tls_error_text(ret, err, sizeof err));
-    if (ret < 0)
-        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: %s: %s", who, what,
-                           portal_tls_error_text(ret, err, sizeof err));
-    if (ret > 0)
-        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
-                           "%s: %s: %d certificate(s) could not be parsed", who, what, ret);
-    return PORTAL_OK;
-}
-
-int32_t portal_tls_parse_key(portal_app *app, const char *who, portal_tls_state *state,
-                             mbedtls_pk_context *key, const uint8_t *pem, uint32_t len,
-                             const char *what)
-{
-    tls_input in;
-    if (!tls_input_copy(&in, pem, len))
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory copying %s", who, what);
-#if PORTAL_MBEDTLS_3
-    int ret = mbedtls_pk_parse_key(key, in.bytes, in.parse_len, NULL, 0, mbedtls_ctr_drbg_random,
-                                   &state->drbg);
-#else
-    (void)state;
-    int ret = mbedtls_pk_parse_key(key, in.bytes, in.parse_len, NULL, 0);
-#endif
-    tls_input_free(&in);
-    char err[112];
-    if (portal_tls_error_is_alloc(ret))
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory parsing %s: %s", who,
-                           what, portal_tls_error_text(ret, err, sizeof err));
-    if (ret != 0)
-        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: %s: %s", who, what,
-                           portal_tls_error_text(ret, err, sizeof err));
-    if (!mbedtls_pk_can_do(key, MBEDTLS_PK_RSA) && !mbedtls_pk_can_do(key, MBEDTLS_PK_ECDSA))
-        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
-                           "%s: %s: key type %s not supported (RSA or ECDSA only)", who, what,
-                           mbedtls_pk_get_name(key));
-    return PORTAL_OK;
-}
-
-int32_t portal_tls_check_pair(portal_app *app, const char *who, portal_tls_state *state,
-                              mbedtls_x509_crt *cert, mbedtls_pk_context *key,
-                              const char *mismatch)
-{
-#if PORTAL_MBEDTLS_3
-    int ret = mbedtls_pk_check_pair(&cert->pk, key, mbedtls_ctr_drbg_random, &state->drbg);
-#else
-    (void)state;
-    int ret = mbedtls_pk_check_pair(&cert->pk, key);
-#endif
-    char err[112];
-    if (portal_tls_error_is_alloc(ret)) /* not "does not match": the check could not run */
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory checking the key pair: %s",
-                           who, portal_tls_error_text(ret, err, sizeof err));
-    if (ret != 0)
-        return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: %s: %s", who, mismatch,
-                           portal_tls_error_text(ret, err, sizeof err));
-    return PORTAL_OK;
-}
-
 /* The fixed, reviewed settings every config, server or client, gets. */
 int32_t portal_tls_conf_defaults(portal_app *app, const char *who, portal_tls_state *state,
                                  mbedtls_ssl_config *conf, int endpoint)
@@ -482,7 +227,6 @@ static int32_t tls_config_apply_server(portal_app *app, portal_tls_state *state,
             return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: mbedtls_ssl_ticket_setup: %s", who,
                                portal_tls_error_text(ret, err, sizeof err));
         mbedtls_ssl_conf_session_tickets_cb(conf, tls_ticket_write, tls_ticket_parse, config);
-        config->tickets_enabled = true;
     }
 #endif
     return PORTAL_OK;
@@ -510,16 +254,11 @@ int32_t portal_tls_server_config_create(portal_app *app, uint8_t *cert_pem, uint
     if (!require_client_cert && client_ca_pem_len != 0)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "%s: client_ca_pem provided but require_client_cert flag not set", who);
-    if (app->open_configs >= app->limits.max_tls_configs)
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: too many configs (limit %d)", who,
-                           app->limits.max_tls_configs);
 
-    portal_tls_state *state = portal_tls_state_get(app, who);
-    if (!state)
-        return app->last_error_code;
-    tls_config *config = portal_tls_config_new(state, uflags, false);
+    portal_tls_state *state;
+    tls_config *config = portal_tls_config_new(app, who, uflags, false, &state);
     if (!config)
-        return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
+        return app->last_error_code;
 
     int32_t rc = portal_tls_parse_certs(app, who, &config->chain, cert_pem, cert_pem_len,
                                         "server_cert_pem");
@@ -541,15 +280,25 @@ int32_t portal_tls_server_config_create(portal_app *app, uint8_t *cert_pem, uint
     return portal_tls_config_publish(app, who, config);
 }
 
-tls_config *portal_tls_config_new(portal_tls_state *state, uint32_t flags, bool client)
+tls_config *portal_tls_config_new(portal_app *app, const char *who, uint32_t flags, bool client,
+                                  portal_tls_state **state_out)
 {
-    tls_config *config = calloc(1, sizeof *config);
-    if (!config)
+    if (app->open_configs >= app->limits.max_tls_configs) {
+        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: too many configs (limit %d)", who,
+                    app->limits.max_tls_configs);
         return NULL;
+    }
+    *state_out = portal_tls_state_get(app, who);
+    if (!*state_out)
+        return NULL;
+    tls_config *config = calloc(1, sizeof *config);
+    if (!config) {
+        portal_fail(app, PORTAL_ERR_INTERNAL, "%s: out of memory", who);
+        return NULL;
+    }
     config->refs = 1;
     config->flags = flags;
     config->client = client;
-    config->owner = state;
     mbedtls_ssl_config_init(&config->ssl_conf);
     mbedtls_x509_crt_init(&config->chain);
     mbedtls_x509_crt_init(&config->client_ca);

@@ -103,7 +103,6 @@ typedef struct tls_config {
     int32_t handle; /* the app's handle; 0 once the app freed it */
     uint32_t flags; /* server: PORTAL_TLS_FLAG_*; client: PORTAL_TLS_CLIENT_FLAG_* / NO_TICKETS */
     bool client;    /* made by tlsClientConfigCreate: tlsConnect only, never tlsAccept */
-    struct portal_tls_state *owner;
     mbedtls_ssl_config ssl_conf;
     mbedtls_x509_crt chain;     /* own certificate (+ intermediates): server's, or the client's */
     mbedtls_pk_context key;     /* its private key */
@@ -116,7 +115,6 @@ typedef struct tls_config {
     const char **alpn;
     char *alpn_names;
     struct tls_resume_cache *resume;
-    bool tickets_enabled;
     mbedtls_ssl_ticket_context tickets; /* per-config ticket keys */
     /* The connection whose handshake is being stepped right now; the ticket-parse wrapper marks it
      * as resumed (mbedTLS has no public "was this session resumed" query). */
@@ -187,22 +185,27 @@ typedef struct portal_tls_state {
     int64_t unheard_logged_ms;
 } portal_tls_state;
 
-/* ---- tls_config.c ---- */
+/* ---- tls_state.c ---- */
 /* The app's TLS state, created on first use; NULL (last error set, naming `who`) on failure. */
 portal_tls_state *portal_tls_state_get(portal_app *app, const char *who);
 void portal_tls_state_free(portal_app *app);
+
+/* ---- tls_config.c ---- */
 void portal_tls_config_ref(tls_config *config);
 void portal_tls_config_unref(tls_config *config);
 /* After a handshake failed with `mbedtls_ret`: repairs what a half-done private-key operation may
  * have left broken in the config's key (RSA blinding values), so later handshakes work. */
 void portal_tls_config_handshake_failed(tls_config *config, int mbedtls_ret);
+
+/* ---- tls_error.c ---- */
 /* "SSL - The connection indicated an EOF (-0x7280)" */
 const char *portal_tls_error_text(int mbedtls_ret, char *buf, size_t size);
 /* True when an mbedTLS result (possibly high + low level) says an allocation failed. */
 bool portal_tls_error_is_alloc(int mbedtls_ret);
 
-/* Server and client configs share these (tls_config.c). `who` names the import in messages,
- * `what` the argument. PORTAL_OK or the error (last error set). */
+/* ---- tls_pem.c ----
+ * Server and client configs share these. `who` names the import in messages, `what` the
+ * argument. PORTAL_OK or the error (last error set). */
 int32_t portal_tls_parse_certs(portal_app *app, const char *who, mbedtls_x509_crt *chain,
                                const uint8_t *pem, uint32_t len, const char *what);
 int32_t portal_tls_parse_key(portal_app *app, const char *who, portal_tls_state *state,
@@ -212,12 +215,16 @@ int32_t portal_tls_parse_key(portal_app *app, const char *who, portal_tls_state 
 int32_t portal_tls_check_pair(portal_app *app, const char *who, portal_tls_state *state,
                               mbedtls_x509_crt *cert, mbedtls_pk_context *key,
                               const char *mismatch);
+
+/* ---- tls_config.c: what server and client configs share ---- */
 /* The reviewed defaults every config gets (versions, suites, groups, no renegotiation, RNG),
  * for `endpoint` MBEDTLS_SSL_IS_SERVER or MBEDTLS_SSL_IS_CLIENT. */
 int32_t portal_tls_conf_defaults(portal_app *app, const char *who, portal_tls_state *state,
                                  mbedtls_ssl_config *conf, int endpoint);
-/* New config with everything initialised (refs 1, no handle yet); NULL when out of memory. */
-tls_config *portal_tls_config_new(portal_tls_state *state, uint32_t flags, bool client);
+/* New config with everything initialised (refs 1, no handle yet), after the config limit check and
+ * with the app's TLS state (made on first use) in *state_out; NULL with the error set (-2). */
+tls_config *portal_tls_config_new(portal_app *app, const char *who, uint32_t flags, bool client,
+                                  portal_tls_state **state_out);
 /* Registers the config as an app handle and counts it; the handle, or the error (freed then). */
 int32_t portal_tls_config_publish(portal_app *app, const char *who, tls_config *config);
 /* The live config behind `handle` of the wanted kind (client or server); NULL with the last
