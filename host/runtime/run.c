@@ -21,6 +21,9 @@
 #include "rt.h"
 #include "signals.h"
 
+/* Wait entries portal_rt_wait keeps on the stack. */
+#define RT_WAIT_STACK 256
+
 bool portal_rt_wait(portal_rt *rt, int timeout_ms)
 {
     if (rt->wait_errno)
@@ -35,16 +38,32 @@ bool portal_rt_wait(portal_rt *rt, int timeout_ms)
         int module_wait = portal_app_next_deadline_ms(&rt->app);
         if (module_wait >= 0 && (wait < 0 || module_wait < wait))
             wait = module_wait;
-        portal_wait_entry fds[1 + 256];
+        /* Every descriptor the modules may want watched (pending handshakes, connecting client
+         * sessions, queued records): on the stack for the usual limits, else on the heap; if
+         * that fails, the first RT_WAIT_STACK are watched and the rest move on at their
+         * deadlines. */
+        portal_wait_entry stack_fds[1 + RT_WAIT_STACK];
+        portal_wait_entry *fds = stack_fds;
+        int capacity = portal_app_wait_capacity(&rt->app);
+        if (capacity > RT_WAIT_STACK) {
+            fds = malloc((size_t)(1 + capacity) * sizeof *fds);
+            if (!fds) {
+                fds = stack_fds;
+                capacity = RT_WAIT_STACK;
+            }
+        }
         fds[0].fd = portal_platform_interrupt_fd(); /* the signal pipe, or what stands for it */
         fds[0].events = PORTAL_WAIT_READ;
-        int n = 1 + portal_app_wait_fill(&rt->app, fds + 1, 256);
+        int n = 1 + portal_app_wait_fill(&rt->app, fds + 1, capacity);
         int ready = portal_platform_wait_many(fds, n, wait);
+        bool signalled = ready > 0 && (fds[0].ready & PORTAL_WAIT_READ);
+        if (fds != stack_fds)
+            free(fds);
         if (ready == PORTAL_IO_ERROR) {
             rt->wait_errno = portal_platform_last_errno() ? portal_platform_last_errno() : EIO;
             return false;
         }
-        if (ready > 0 && (fds[0].ready & PORTAL_WAIT_READ))
+        if (signalled)
             portal_signals_drain();
         if (n > 1)
             portal_app_service(&rt->app);

@@ -23,6 +23,7 @@ SD=$WORK/sd
 C=$SD/certs # the certificates, seen by the apps as /sdcard/certs
 valgrind_scale SCALE 1 4 "x every time bound"
 valgrind_scale MANY 100 20 "concurrent connects"
+valgrind_scale CROWD 20 5 "handshakes behind 260 stalled ones"
 TLS_MAX=$(host_tls_max)
 host_clean() { ! grep -qE "Sanitizer|runtime error:|Segmentation|core dumped|Aborted|double free" "$1"; }
 
@@ -307,6 +308,30 @@ check "many (tls_client_app): ran to its end, exit 0 (rc $rc)" bash -c "[ $rc -e
 check "many: host clean" host_clean "$WORK/many.err"
 [ $rc -eq 0 ] || tail -5 "$WORK/many.err"
 check "tls-echo-server saw $MANY clients connect" test "$(grep -c 'connected (' "$WORK/echo.err")" -ge "$MANY"
+# ---- many handshakes in flight while the app only sleeps: the event loop watches them all ----
+# 260 connects to a server that never answers come first, then $CROWD to a tls-echo-server that
+# drops handshakes not finished within 1 s; the app sleeps 3 s in the event loop and then finds
+# them all finished (the loop used to watch only 256 descriptors: these were looked at only when
+# the sleep ended, and the server had dropped them by then).
+CPORT=$(free_port)
+timeout --foreground 300 "$PORTAL_HOST" run "$PORTAL_APPS/tls-echo-server.wasm" --max-tls-sessions 64 \
+    --max-pending-handshakes 64 --handshake-deadline-ms $((1000 * SCALE)) -- \
+    --port "$CPORT" --max-clients 64 > "$WORK/crowd-echo.out" 2> "$WORK/crowd-echo.err" &
+CEPID=$!
+CLEANUP_PIDS+=("$CEPID")
+wait_for_log "$WORK/crowd-echo.err" "try: openssl" $((30 * SCALE)) || fail "tls-echo-server (crowd) did not start"
+pyserver stall
+timeout $((120 * SCALE)) "$PORTAL_HOST" run "$CLIENT_APP" --max-tls-sessions 320 \
+    --handshake-deadline-ms 60000 -- crowd "$PYPORT" "$CPORT" 260 "$CROWD" "$SCALE" \
+    > "$WORK/crowd.out" 2> "$WORK/crowd.err"
+rc=$?
+app_checks "$WORK/crowd.out" "crowd"
+check "crowd (tls_client_app): ran to its end, exit 0 (rc $rc)" bash -c "[ $rc -eq 0 ] && grep -qx END '$WORK/crowd.out'"
+check "crowd: host clean" host_clean "$WORK/crowd.err"
+[ $rc -eq 0 ] || tail -5 "$WORK/crowd.err"
+stop_pyserver
+kill -TERM "$CEPID" 2> /dev/null
+wait "$CEPID" 2> /dev/null
 kill -TERM "$EPID" 2> /dev/null
 wait "$EPID"
 rc=$?

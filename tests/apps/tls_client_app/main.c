@@ -414,6 +414,73 @@ static void stall_mode(int32_t port, int32_t deadline_ms)
     tlsClientConfigFree(cfg);
 }
 
+/* ---- crowd: many handshakes in flight while the app only sleeps ----
+ * The app starts n_stall connects to a server that never answers and, once those wait for its
+ * answer, n_good to a real one, all with timeout 0, and sleeps in the host's event loop (no
+ * sockPoll, no call on a session). The real server drops a handshake that is not finished within
+ * a third of that sleep, so only the event loop can finish them in time: it must watch every
+ * connecting session, not just the first few hundred (the stalled ones come first).
+ */
+
+static struct {
+    int32_t *stalled, *good;
+    int n_stall, n_good, opened;
+    int32_t config, good_port;
+    int64_t t0;
+} crowd;
+
+/* Half a second after the stalled connects (they have sent their ClientHello and wait): the good
+ * ones, then sleep; then count. */
+static pp_action crowd_step(void *user, int32_t task, int32_t now_ms)
+{
+    (void)user, (void)task, (void)now_ms;
+    if (crowd.t0 == 0) {
+        SocketAddr good = pp_addr4_loopback((uint16_t)crowd.good_port);
+        crowd.t0 = micros();
+        for (int i = 0; i < crowd.n_good; i++)
+            crowd.opened += (crowd.good[i] = pp_tls_connect_addr(
+                                 crowd.config, "localhost", (const pp_sockaddr_any *)&good, 0)) > 0;
+        report(crowd.opened == crowd.n_stall + crowd.n_good,
+               "%d of %d tlsConnect(timeout 0) calls returned handles", crowd.opened,
+               crowd.n_stall + crowd.n_good);
+        return pp_sleep((uint32_t)(3000 * scale));
+    }
+    int done = 0, still = 0;
+    for (int i = 0; i < crowd.n_good; i++) {
+        int32_t st = pp_tls_connect_status(crowd.good[i]);
+        done += st == 0;
+        still += pp_tls_not_yet(st);
+    }
+    report(done == crowd.n_good,
+           "after sleeping %.0f ms behind %d stalled handshakes, %d of %d handshakes with a real "
+           "server finished (%d still in progress)",
+           ms_since(crowd.t0), crowd.n_stall, done, crowd.n_good, still);
+    int stalled = 0;
+    for (int i = 0; i < crowd.n_stall; i++)
+        stalled += pp_tls_not_yet(pp_tls_connect_status(crowd.stalled[i]));
+    report(stalled == crowd.n_stall, "the %d stalled ones are still waiting (%d)", crowd.n_stall,
+           stalled);
+    printf("END\n");
+    fflush(stdout);
+    exit(failed_checks ? 1 : 0); /* the host closes every session */
+}
+
+static int crowd_mode(int32_t stall_port, int32_t good_port, int n_stall, int n_good)
+{
+    crowd.n_stall = n_stall;
+    crowd.n_good = n_good;
+    crowd.good_port = good_port;
+    crowd.stalled = calloc((size_t)n_stall, sizeof *crowd.stalled);
+    crowd.good = calloc((size_t)n_good, sizeof *crowd.good);
+    crowd.config = client_config("", 0);
+    if (!crowd.stalled || !crowd.good || crowd.config <= 0)
+        return report(0, "setup: %s", last_error()), 1;
+    for (int i = 0; i < n_stall; i++)
+        crowd.opened +=
+            (crowd.stalled[i] = pp_tls_connect_host(crowd.config, "127.0.0.1", stall_port, 0)) > 0;
+    return pp_task_start(500 * scale, 0, crowd_step, NULL) < 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -426,11 +493,15 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "many") == 0 && argc == 5) {
         scale = atoi(argv[4]) > 1 ? atoi(argv[4]) : 1;
         return many_mode(atoi(argv[2]), atoi(argv[3]));
+    } else if (strcmp(mode, "crowd") == 0 && argc == 7) {
+        scale = atoi(argv[6]) > 1 ? atoi(argv[6]) : 1;
+        return crowd_mode(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
     } else if (strcmp(mode, "stall") == 0 && argc == 5) {
         scale = atoi(argv[4]) > 1 ? atoi(argv[4]) : 1;
         stall_mode(atoi(argv[2]), atoi(argv[3]));
     } else {
-        printf("usage: errors CLOSED_PORT SESSION_LIMIT | many N PORT SCALE | stall PORT DEADLINE_MS SCALE\n");
+        printf("usage: errors CLOSED_PORT SESSION_LIMIT | many N PORT SCALE | stall PORT DEADLINE_MS SCALE | "
+               "crowd STALL_PORT PORT N_STALL N_GOOD SCALE\n");
         return 2;
     }
     printf("END\n");
