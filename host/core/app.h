@@ -66,9 +66,6 @@ typedef struct portal_app {
     char last_error_msg[PORTAL_LAST_ERROR_SIZE];
     portal_limits limits;
     portal_handles handles;
-    int open_sockets;  /* plain sockets owned by the app */
-    int open_configs;  /* TLS server configs */
-    int open_sessions; /* finished TLS sessions owned by the app */
     struct portal_tls_state *tls; /* lazily created by the TLS module */
     /* portal_fs state on portal-host (host/fs/fs.h), NULL elsewhere: attached before the app
      * starts; the module's teardown detaches it (every file and directory closed). */

@@ -2,6 +2,7 @@
 #include "handles.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 bool portal_handles_init(portal_handles *table, uint32_t capacity)
 {
@@ -9,6 +10,7 @@ bool portal_handles_init(portal_handles *table, uint32_t capacity)
     table->capacity = capacity;
     table->cursor = 0;
     table->used = 0;
+    memset(table->count, 0, sizeof table->count);
     return table->slots != NULL;
 }
 
@@ -17,6 +19,7 @@ void portal_handles_free(portal_handles *table)
     free(table->slots);
     table->slots = NULL;
     table->capacity = table->used = table->cursor = 0;
+    memset(table->count, 0, sizeof table->count);
 }
 
 /* handle = generation * capacity + slot + 1, kept below 2^31. */
@@ -32,6 +35,8 @@ static bool slot_of(const portal_handles *table, int32_t handle, uint32_t *slot)
 
 int32_t portal_handles_add(portal_handles *table, portal_handle_kind kind, void *object)
 {
+    if (kind == PORTAL_HANDLE_FREE || kind >= PORTAL_HANDLE_KINDS)
+        return 0;
     for (uint32_t n = 0; n < table->capacity; n++) {
         uint32_t i = (table->cursor + n) % table->capacity;
         portal_handle_slot *s = &table->slots[i];
@@ -47,6 +52,7 @@ int32_t portal_handles_add(portal_handles *table, portal_handle_kind kind, void 
         s->object = object;
         table->cursor = (i + 1) % table->capacity;
         table->used++;
+        table->count[kind]++;
         return (int32_t)(next_gen * table->capacity + i + 1);
     }
     return 0;
@@ -72,10 +78,16 @@ bool portal_handles_remove(portal_handles *table, int32_t handle)
     uint32_t slot;
     if (!slot_of(table, handle, &slot))
         return false;
+    table->count[table->slots[slot].kind]--;
     table->slots[slot].kind = PORTAL_HANDLE_FREE;
     table->slots[slot].object = NULL;
     table->used--;
     return true;
+}
+
+uint32_t portal_handles_count(const portal_handles *table, portal_handle_kind kind)
+{
+    return kind < PORTAL_HANDLE_KINDS ? table->count[kind] : 0;
 }
 
 void portal_handles_each(portal_handles *table, portal_handle_kind kind,

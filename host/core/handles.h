@@ -14,6 +14,7 @@ typedef enum {
     PORTAL_HANDLE_TLS_SESSION,
     PORTAL_HANDLE_FS_FILE, /* portal_fs (desktop): its own table, see host/fs/fs_api.c */
     PORTAL_HANDLE_FS_DIR,
+    PORTAL_HANDLE_KINDS /* how many kinds there are */
 } portal_handle_kind;
 
 typedef struct portal_handle_slot {
@@ -28,6 +29,7 @@ typedef struct portal_handles {
     uint32_t capacity;
     uint32_t cursor; /* next slot to try: round-robin spreads generations evenly */
     uint32_t used;
+    uint32_t count[PORTAL_HANDLE_KINDS]; /* live handles per kind: what a module's limit counts */
 } portal_handles;
 
 bool portal_handles_init(portal_handles *table, uint32_t capacity);
@@ -38,6 +40,8 @@ int32_t portal_handles_add(portal_handles *table, portal_handle_kind kind, void 
 void *portal_handles_get(const portal_handles *table, int32_t handle, portal_handle_kind kind);
 /* Kind of a live handle, PORTAL_HANDLE_FREE when it is not live. */
 portal_handle_kind portal_handles_kind(const portal_handles *table, int32_t handle);
+/* Live handles of `kind`. */
+uint32_t portal_handles_count(const portal_handles *table, portal_handle_kind kind);
 /* Forgets a live handle; false when it was not live. */
 bool portal_handles_remove(portal_handles *table, int32_t handle);
 /* Visits live handles of `kind` (any kind when FREE); the callback may remove the handle. */

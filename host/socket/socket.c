@@ -133,7 +133,6 @@ static int32_t adopt_fd(portal_app *app, const char *who, portal_fd fd, int fami
         free(s);
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: handle table full", who);
     }
-    app->open_sockets++;
     return handle;
 }
 
@@ -142,7 +141,6 @@ static void close_socket(portal_app *app, int32_t handle, portal_socket *s)
     portal_platform_close(s->fd);
     portal_handles_remove(&app->handles, handle);
     free(s);
-    app->open_sockets--;
 }
 
 int32_t portal_sock_socket(portal_app *app, int32_t domain, int32_t type, int32_t protocol)
@@ -164,7 +162,7 @@ int32_t portal_sock_socket(portal_app *app, int32_t domain, int32_t type, int32_
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "%s: protocol %d is not supported on a datagram socket (only 0 or "
                            "17/UDP)", who, (int)protocol);
-    if (app->open_sockets >= app->limits.max_sockets)
+    if ((int)portal_handles_count(&app->handles, PORTAL_HANDLE_SOCKET) >= app->limits.max_sockets)
         return too_many_sockets(app, who);
     portal_fd fd = portal_platform_socket(family, type, protocol);
     if (fd < 0)
@@ -327,7 +325,7 @@ static int32_t accept_with_timeout(portal_app *app, const char *who, int32_t soc
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT, "%s: socket %d is not listening", who,
                            (int)sock);
     /* Also checked first: the client stays queued until the app has room for it. */
-    if (app->open_sockets >= app->limits.max_sockets)
+    if ((int)portal_handles_count(&app->handles, PORTAL_HANDLE_SOCKET) >= app->limits.max_sockets)
         return too_many_sockets(app, who);
 
     call_clock clock = clock_start(timeout_ms);

@@ -16,7 +16,7 @@
  * tlsAccept counts: it is a session not yet picked up), nor more than its capacity. */
 static int tls_pending_slots(const portal_app *app)
 {
-    int free_sessions = app->limits.max_tls_sessions - app->open_sessions;
+    int free_sessions = app->limits.max_tls_sessions - portal_tls_open_sessions(app);
     if (free_sessions < 0)
         free_sessions = 0;
     return free_sessions < app->tls->pending_capacity ? free_sessions : app->tls->pending_capacity;

@@ -154,7 +154,6 @@ int32_t portal_tls_client_config_free(portal_app *app, int32_t config_handle)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "tlsClientConfigFree: bad config handle %d", (int)config_handle);
     portal_handles_remove(&app->handles, config_handle);
-    app->open_configs--;
     config->handle = 0;
     portal_tls_resume_wipe(config); /* sessions made from it keep working, but resume no more */
     portal_tls_config_unref(config);

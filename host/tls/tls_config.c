@@ -283,7 +283,7 @@ int32_t portal_tls_server_config_create(portal_app *app, uint8_t *cert_pem, uint
 tls_config *portal_tls_config_new(portal_app *app, const char *who, uint32_t flags, bool client,
                                   portal_tls_state **state_out)
 {
-    if (app->open_configs >= app->limits.max_tls_configs) {
+    if (portal_tls_open_configs(app) >= app->limits.max_tls_configs) {
         portal_fail(app, PORTAL_ERR_INTERNAL, "%s: too many configs (limit %d)", who,
                     app->limits.max_tls_configs);
         return NULL;
@@ -317,7 +317,6 @@ int32_t portal_tls_config_publish(portal_app *app, const char *who, tls_config *
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: handle table full", who);
     }
     config->handle = handle;
-    app->open_configs++;
     return handle;
 }
 
@@ -347,7 +346,6 @@ int32_t portal_tls_server_config_free(portal_app *app, int32_t config_handle)
         return portal_fail(app, PORTAL_ERR_INVALID_ARGUMENT,
                            "tlsServerConfigFree: %d is a client config", (int)config_handle);
     portal_handles_remove(&app->handles, config_handle);
-    app->open_configs--;
     config->handle = 0;
     /* Handshakes still pending for this config could never be handed out; established sessions
      * hold their own reference and keep working. */

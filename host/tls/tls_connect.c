@@ -492,7 +492,6 @@ static int32_t connect_start(portal_app *app, tls_conn *conn, const char *host, 
 static void connect_discard(portal_app *app, tls_conn *conn)
 {
     portal_handles_remove(&app->handles, conn->handle);
-    app->open_sessions--;
     portal_tls_conn_destroy(conn, 0);
 }
 
@@ -557,7 +556,6 @@ static tls_conn *connect_new_session(portal_app *app, tls_config *cfg)
         return NULL;
     }
     conn->handle = handle;
-    app->open_sessions++;
     return conn;
 }
 
@@ -603,7 +601,7 @@ int32_t portal_tls_connect(portal_app *app, int32_t config, const char *host, ui
     int32_t rc = connect_check_args(app, host, addr, addr_len, port, &t);
     if (rc != PORTAL_OK)
         return rc;
-    if (app->open_sessions >= app->limits.max_tls_sessions)
+    if (portal_tls_open_sessions(app) >= app->limits.max_tls_sessions)
         return portal_fail(app, PORTAL_ERR_INTERNAL, "%s: too many sessions (limit %d)", who,
                            app->limits.max_tls_sessions);
     tls_conn *conn = connect_new_session(app, cfg);

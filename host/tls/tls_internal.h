@@ -185,6 +185,17 @@ typedef struct portal_tls_state {
     int64_t unheard_logged_ms;
 } portal_tls_state;
 
+/* Open TLS sessions (client ones from their tlsConnect on) and configs: the app's live handles of
+ * those kinds, what the session and config limits count. */
+static inline int portal_tls_open_sessions(const portal_app *app)
+{
+    return (int)portal_handles_count(&app->handles, PORTAL_HANDLE_TLS_SESSION);
+}
+static inline int portal_tls_open_configs(const portal_app *app)
+{
+    return (int)portal_handles_count(&app->handles, PORTAL_HANDLE_TLS_CONFIG);
+}
+
 /* ---- tls_state.c ---- */
 /* The app's TLS state, created on first use; NULL (last error set, naming `who`) on failure. */
 portal_tls_state *portal_tls_state_get(portal_app *app, const char *who);

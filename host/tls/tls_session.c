@@ -49,7 +49,6 @@ static int32_t tls_session_open(portal_app *app, tls_conn *conn, uint8_t *out_ad
     }
     conn->handle = handle;
     conn->state = TLS_CONN_OPEN;
-    app->open_sessions++;
     if (out_addr_len > 0)
         portal_sockaddr_encode(&conn->peer, out_addr, out_addr_len);
     return handle;
@@ -73,7 +72,7 @@ int32_t portal_tls_accept(portal_app *app, int32_t config, int32_t listener, uin
     portal_socket_mark_ext_listener(sock);
     /* Before any handshake work (upstream bug 16, docs/abi.md): a finished client must never be
      * dropped. */
-    if (app->open_sessions >= app->limits.max_tls_sessions)
+    if (portal_tls_open_sessions(app) >= app->limits.max_tls_sessions)
         return portal_fail(app, PORTAL_ERR_INTERNAL, "tlsAccept: too many sessions (limit %d)",
                            app->limits.max_tls_sessions);
 
@@ -276,7 +275,6 @@ int32_t portal_tls_close(portal_app *app, int32_t session)
     if (!conn)
         return PORTAL_OK; /* idempotent, as upstream; the last error is left alone */
     portal_handles_remove(&app->handles, session);
-    app->open_sessions--;
     portal_tls_conn_destroy(conn, PORTAL_TLS_CLOSE_BUDGET_MS);
     return PORTAL_OK;
 }
@@ -366,8 +364,6 @@ void portal_tls_teardown(portal_app *app)
     portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_SESSION, tls_teardown_session, app);
     portal_tls_engine_drop_all(app);
     portal_handles_each(&app->handles, PORTAL_HANDLE_TLS_CONFIG, tls_teardown_config, app);
-    app->open_sessions = 0;
-    app->open_configs = 0;
     portal_tls_state_free(app);
 }
 

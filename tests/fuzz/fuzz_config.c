@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                          (uint32_t)key_len, ca, (uint32_t)ca_len,
                                                          flags);
     if (h > 0) {
-        if (app.open_configs != 1)
+        if ((int)portal_handles_count(&app.handles, PORTAL_HANDLE_TLS_CONFIG) != 1)
             abort();
         /* The other kind's free refuses it; a second free of the same handle is an error, not a
          * double free. */
@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             client ? portal_tls_server_config_free : portal_tls_client_config_free;
         int32_t (*free_own)(portal_app *, int32_t) =
             client ? portal_tls_client_config_free : portal_tls_server_config_free;
-        if (free_other(&app, h) != PORTAL_ERR_INVALID_ARGUMENT || app.open_configs != 1)
+        if (free_other(&app, h) != PORTAL_ERR_INVALID_ARGUMENT || (int)portal_handles_count(&app.handles, PORTAL_HANDLE_TLS_CONFIG) != 1)
             abort();
         if (free_own(&app, h) != PORTAL_OK)
             abort();
@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Failures are errors with a message, and create nothing. */
         if (h != app.last_error_code || h >= 0 || app.last_error_msg[0] == '\0')
             abort();
-        if (app.open_configs != 0)
+        if ((int)portal_handles_count(&app.handles, PORTAL_HANDLE_TLS_CONFIG) != 0)
             abort();
     }
     portal_app_teardown(&app);

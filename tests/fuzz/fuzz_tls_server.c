@@ -186,7 +186,6 @@ static void server_step(server *s)
         abort();
     conn->handle = h;
     conn->state = TLS_CONN_OPEN;
-    s->app.open_sessions++;
     s->session = h;
     uint8_t info[PORTAL_TLS_INFO_SIZE];
     if (portal_tls_session_info(&s->app, h, info, sizeof info) != PORTAL_TLS_INFO_SIZE)
@@ -374,7 +373,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     close(cli_fd);
     cli_fd = -1;
     portal_app_teardown(&s.app);
-    if (s.app.tls || s.app.open_sessions || s.app.open_configs)
+    if (s.app.tls || (int)portal_handles_count(&s.app.handles, PORTAL_HANDLE_TLS_SESSION) || (int)portal_handles_count(&s.app.handles, PORTAL_HANDLE_TLS_CONFIG))
         abort();
     int fds_after = portal_platform_open_fd_count();
     if (fds_after != fds_before) {

@@ -30,8 +30,16 @@ static void test_handles(void)
     CHECK(portal_handles_get(&t, 0, PORTAL_HANDLE_SOCKET) == NULL);
     CHECK(portal_handles_get(&t, -a, PORTAL_HANDLE_SOCKET) == NULL);
     CHECK(portal_handles_get(&t, a + 1000, PORTAL_HANDLE_SOCKET) == NULL);
+    /* live handles per kind: what the socket, session and config limits count */
+    CHECK_EQ_INT((int)portal_handles_count(&t, PORTAL_HANDLE_SOCKET), 1);
+    CHECK_EQ_INT((int)portal_handles_count(&t, PORTAL_HANDLE_TLS_CONFIG), 1);
+    CHECK_EQ_INT((int)portal_handles_count(&t, PORTAL_HANDLE_TLS_SESSION), 0);
+    CHECK_EQ_INT(portal_handles_add(&t, PORTAL_HANDLE_FREE, &a_obj), 0); /* not a kind */
+    CHECK_EQ_INT(portal_handles_add(&t, PORTAL_HANDLE_KINDS, &a_obj), 0);
     CHECK(portal_handles_remove(&t, a));
     CHECK(!portal_handles_remove(&t, a)); /* idempotent at this level: second remove is false */
+    CHECK_EQ_INT((int)portal_handles_count(&t, PORTAL_HANDLE_SOCKET), 0); /* once, not twice */
+    CHECK_EQ_INT((int)portal_handles_count(&t, PORTAL_HANDLE_TLS_CONFIG), 1);
     CHECK(portal_handles_get(&t, a, PORTAL_HANDLE_SOCKET) == NULL);
     /* values are never handed out twice, even after thousands of add/remove cycles */
     int32_t seen_max = b;
@@ -60,6 +68,7 @@ static void test_handles(void)
     n = 0;
     portal_handles_each(&t, PORTAL_HANDLE_FREE, count_cb, &n);
     CHECK_EQ_INT(n, 4);
+    CHECK_EQ_INT((int)portal_handles_count(&t, PORTAL_HANDLE_SOCKET), 3);
     portal_handles_free(&t);
 }
 

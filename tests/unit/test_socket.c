@@ -318,9 +318,9 @@ static void test_bad_arguments(void)
 
     int32_t s = portal_sock_socket(&app, 2, 1, 0);
     CHECK(s > 0);
-    CHECK_EQ_INT(app.open_sockets, 1);
+    CHECK_EQ_INT((int)portal_handles_count(&app.handles, PORTAL_HANDLE_SOCKET), 1);
     CHECK_EQ_INT(portal_sock_close(&app, s), 0);
-    CHECK_EQ_INT(app.open_sockets, 0);
+    CHECK_EQ_INT((int)portal_handles_count(&app.handles, PORTAL_HANDLE_SOCKET), 0);
     CHECK_EQ_INT(portal_sock_recv(&app, s, buf, sizeof buf, 0), -1);
     CHECK(last_error_has(&app, "bad socket handle"));
     /* Closing again, or closing nonsense, is fine and leaves the last error alone. */
@@ -370,7 +370,7 @@ static void test_bad_arguments(void)
     CHECK_EQ_INT(portal_sock_connect(&app, s4, addr, loopback(addr, 4, 1), 0), -1);
     CHECK_EQ_INT(portal_sock_close(&app, s4), 0);
     CHECK_EQ_INT(portal_sock_close(&app, s6), 0);
-    CHECK_EQ_INT(app.open_sockets, 0);
+    CHECK_EQ_INT((int)portal_handles_count(&app.handles, PORTAL_HANDLE_SOCKET), 0);
 }
 
 /* ---- echo ---- */
@@ -760,13 +760,13 @@ static void test_limit(void)
     uint8_t byte = 0;
     CHECK_EQ_INT(portal_sock_send(&small, s, (uint8_t *)"L", 1, 1000), 1);
     CHECK_EQ_INT(portal_sock_recv(&app, c, &byte, 1, 1000), 1);
-    CHECK_EQ_INT(small.open_sockets, 3);
+    CHECK_EQ_INT((int)portal_handles_count(&small.handles, PORTAL_HANDLE_SOCKET), 3);
 
     /* Teardown closes the three sockets `small` still holds. */
     int before = portal_platform_open_fd_count();
     portal_app_teardown(&small);
     CHECK_EQ_INT(portal_platform_open_fd_count(), before - 3);
-    CHECK_EQ_INT(small.open_sockets, 0);
+    CHECK_EQ_INT((int)portal_handles_count(&small.handles, PORTAL_HANDLE_SOCKET), 0);
     CHECK_EQ_INT(portal_sock_recv(&app, c, &byte, 1, 1000), 0); /* teardown closed the peer */
     CHECK_EQ_INT(portal_sock_close(&app, c), 0);
 }
@@ -907,10 +907,10 @@ static void test_teardown_closes_everything(int fds_at_start)
     connected_pair(&app, 4, &c4, &s4);
     connected_pair(&app, 6, &c6, &s6);
     CHECK(portal_sock_socket(&app, 2, 2, 0) > 0);
-    CHECK_EQ_INT(app.open_sockets, 6);
+    CHECK_EQ_INT((int)portal_handles_count(&app.handles, PORTAL_HANDLE_SOCKET), 6);
     CHECK_EQ_INT(portal_platform_open_fd_count(), fds_at_start + 6);
     portal_app_teardown(&app);
-    CHECK_EQ_INT(app.open_sockets, 0);
+    CHECK_EQ_INT((int)portal_handles_count(&app.handles, PORTAL_HANDLE_SOCKET), 0);
     CHECK_EQ_INT(portal_platform_open_fd_count(), fds_at_start);
     portal_app_teardown(&app); /* twice is harmless */
 }
@@ -948,7 +948,7 @@ int main(void)
     }
     RUN(test_limit());
     RUN(test_poll_shutdown_with_task_due());
-    CHECK_EQ_INT(app.open_sockets, 0);
+    CHECK_EQ_INT((int)portal_handles_count(&app.handles, PORTAL_HANDLE_SOCKET), 0);
     CHECK_EQ_INT(portal_platform_open_fd_count(), fds_at_start);
     RUN(test_teardown_closes_everything(fds_at_start));
     return testlib_finish();

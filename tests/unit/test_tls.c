@@ -383,7 +383,7 @@ static void test_config_checks(void)
      * pointer is fine. */
     int32_t ok = portal_tls_server_config_create(app, cert, cert_len, key, key_len, cert, 0, 0);
     CHECK(ok > 0);
-    CHECK_EQ_INT(app->open_configs, 1);
+    CHECK_EQ_INT((int)portal_handles_count(&app->handles, PORTAL_HANDLE_TLS_CONFIG), 1);
 
     /* Parse failures name the PEM and carry mbedTLS's text. */
     static const char bad_pem[] = "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n"
@@ -419,7 +419,7 @@ static void test_config_checks(void)
                                                  (uint8_t *)garbage, sizeof garbage - 1, 1),
                  -1);
     CHECK(last_error_has(app, "client_ca_pem: "));
-    CHECK_EQ_INT(app->open_configs, 1);
+    CHECK_EQ_INT((int)portal_handles_count(&app->handles, PORTAL_HANDLE_TLS_CONFIG), 1);
 
     /* PEM with a trailing NUL already (sizeof of a C string) works as well. */
     char *cert_z = calloc(1, cert_len + 1), *key_z = calloc(1, key_len + 1);
@@ -438,7 +438,7 @@ static void test_config_checks(void)
     CHECK(mtls > 0);
     int32_t fourth = make_config(&s, "server-rsa.pem", "server-rsa.key", NULL, 0);
     CHECK(fourth > 0);
-    CHECK_EQ_INT(app->open_configs, 4);
+    CHECK_EQ_INT((int)portal_handles_count(&app->handles, PORTAL_HANDLE_TLS_CONFIG), 4);
     CHECK_EQ_INT(make_config(&s, "server-rsa.pem", "server-rsa.key", NULL, 0), -2);
     CHECK(last_error_has(app, "too many configs"));
 
@@ -448,7 +448,7 @@ static void test_config_checks(void)
     CHECK_EQ_INT(portal_tls_server_config_free(app, s.listener), -1);
     CHECK_EQ_INT(portal_tls_server_config_free(app, fourth), 0);
     CHECK_EQ_INT(portal_tls_server_config_free(app, fourth), -1);
-    CHECK_EQ_INT(app->open_configs, 3);
+    CHECK_EQ_INT((int)portal_handles_count(&app->handles, PORTAL_HANDLE_TLS_CONFIG), 3);
     int32_t again = make_config(&s, "server-rsa.pem", "server-rsa.key", NULL, 0);
     CHECK(again > 0 && again != fourth); /* handles are never reused */
 
@@ -531,7 +531,7 @@ static void check_echo(const char *cert, const char *key, const char *expect_kx)
     CHECK(addr[6] == 127 && addr[7] == 0 && addr[8] == 0 && addr[9] == 1);
     CHECK(addr[10] == 0 && addr[11] == 0 && addr[12] == 0xAA); /* exactly 12 bytes written */
     CHECK(addr[4] | addr[5]); /* the client's port */
-    CHECK_EQ_INT(s.app.open_sessions, 1);
+    CHECK_EQ_INT((int)portal_handles_count(&s.app.handles, PORTAL_HANDLE_TLS_SESSION), 1);
 
     uint8_t info[PORTAL_TLS_INFO_SIZE + 8];
     memset(info, 0xAA, sizeof info);
@@ -563,7 +563,7 @@ static void check_echo(const char *cert, const char *key, const char *expect_kx)
     CHECK_EQ_INT(portal_tls_close(&s.app, session), 0);
     CHECK_EQ_INT(portal_tls_close(&s.app, session), 0);
     CHECK_EQ_INT(portal_tls_recv(&s.app, session, (uint8_t *)line, 4, 0), -1);
-    CHECK_EQ_INT(s.app.open_sessions, 0);
+    CHECK_EQ_INT((int)portal_handles_count(&s.app.handles, PORTAL_HANDLE_TLS_SESSION), 0);
     CHECK_EQ_INT(testlib_reap(pid, 10000), 0);
     CHECK(file_contains(out, "hello portal\n"));
     server_stop(&s);
@@ -1165,7 +1165,7 @@ static void test_config_free_keeps_sessions(void)
     CHECK_EQ_INT(pending_count(&s), 1);
     CHECK_EQ_INT(portal_tls_server_config_free(&s.app, cfg), 0);
     CHECK_EQ_INT(pending_count(&s), 0); /* nobody could pick it up any more */
-    CHECK_EQ_INT(s.app.open_configs, 0);
+    CHECK_EQ_INT((int)portal_handles_count(&s.app.handles, PORTAL_HANDLE_TLS_CONFIG), 0);
     CHECK_EQ_INT(portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 0), -1);
     char line[32];
     CHECK_EQ_INT(recv_line(&s, session, line, sizeof line, 5000), 11);
@@ -1253,7 +1253,7 @@ static void test_many_connections(void)
     }
     int64_t elapsed = now_ms() - t0;
     CHECK_EQ_INT(ok, CONNECTIONS);
-    CHECK_EQ_INT(s.app.open_sessions, 0);
+    CHECK_EQ_INT((int)portal_handles_count(&s.app.handles, PORTAL_HANDLE_TLS_SESSION), 0);
     CHECK_EQ_INT(portal_platform_open_fd_count(), fds_before + 1); /* the listener */
     server_stop(&s);
     CHECK_EQ_INT(portal_platform_open_fd_count(), fds_before);

@@ -1069,9 +1069,9 @@ static void check_clean(const char *name, const target *t, const outcome *out, s
             printf("    %s: mbedTLS lost %zu bytes in a failed "
                    "mbedtls_ssl_tls13_populate_transform (upstream leak)\n", when, lost);
     }
-    if (pending_count(s) != 0 || s->app.open_sessions != 0)
+    if (pending_count(s) != 0 || (int)portal_handles_count(&s->app.handles, PORTAL_HANDLE_TLS_SESSION) != 0)
         fail_here(name, t, out, "%s: %d pending handshakes, %d sessions left", when,
-                  pending_count(s), s->app.open_sessions);
+                  pending_count(s), (int)portal_handles_count(&s->app.handles, PORTAL_HANDLE_TLS_SESSION));
     else if (now.config_refs != before->config_refs)
         fail_here(name, t, out, "%s: the config has %d references, %d before", when,
                   now.config_refs, before->config_refs);
@@ -1253,9 +1253,9 @@ static void scenario_config(const scenario *sc)
         plan_new_sites(p);
         if (rc <= 0) {
             note_api_error(&out, &s, rc);
-            if (s.app.open_configs != 0)
+            if ((int)portal_handles_count(&s.app.handles, PORTAL_HANDLE_TLS_CONFIG) != 0)
                 fail_here(sc->name, &t, &out, "failed create left open_configs %d",
-                          s.app.open_configs);
+                          (int)portal_handles_count(&s.app.handles, PORTAL_HANDLE_TLS_CONFIG));
             /* The same app can still make a config. */
             rc = create_config(&s, sc);
             if (rc <= 0)
@@ -1270,7 +1270,7 @@ static void scenario_config(const scenario *sc)
                 fail_here(sc->name, &t, &served, "a client was not served with the config");
             CHECK_EQ_INT(portal_tls_server_config_free(&s.app, rc), 0);
         }
-        CHECK_EQ_INT(s.app.open_configs, 0);
+        CHECK_EQ_INT((int)portal_handles_count(&s.app.handles, PORTAL_HANDLE_TLS_CONFIG), 0);
         portal_app_teardown(&s.app);
         if (counting_run) {
             CHECK(out.served && !out.injected);
