@@ -43,7 +43,7 @@ endif()
 if(PORTAL_LWIP_INCLUDE_DIR AND PORTAL_LWIP_LIB)
   find_package(Threads REQUIRED)
   add_executable(test_lwip_platform tests/lwip/test_lwip_platform.c host/platform/lwip.c
-    host/platform/interrupt.c)
+    host/platform/interrupt.c host/platform/resolve_queue.c)
   target_include_directories(test_lwip_platform PRIVATE ${PORTAL_LWIP_INCLUDE_DIR}
     ${CMAKE_SOURCE_DIR}/host ${CMAKE_SOURCE_DIR}/tests/unit)
   target_compile_options(test_lwip_platform PRIVATE ${PORTAL_WARNINGS})

@@ -1,8 +1,8 @@
 /* bsd_sockets.h - what both platform layers share because both speak the BSD socket API: the
- * conversion between portal_sockaddr and struct sockaddr_in/in6, and between portal_wait_entry
- * events and struct pollfd bits. Included by posix.c (the kernel's headers) and lwip.c (lwIP's
- * headers, whose structures and constants have the same names) after their socket headers, so one
- * text serves two sets of types; not a public header. */
+ * conversion between portal_sockaddr and struct sockaddr_in/in6 (and getaddrinfo's answers), and
+ * between portal_wait_entry events and struct pollfd bits. Included by posix.c and posix_resolve.c
+ * (the kernel's headers) and lwip.c (lwIP's headers, whose structures and constants have the same
+ * names) after their socket headers, so one text serves two sets of types; not a public header. */
 #ifndef PORTAL_BSD_SOCKETS_H
 #define PORTAL_BSD_SOCKETS_H
 
@@ -80,6 +80,27 @@ static inline void portal_bsd_from_native(const struct sockaddr_storage *native,
         memcpy(out->ip, &sin->sin_addr, 4);
     }
 }
+
+/* Where the stack has getaddrinfo: everything but an lwIP built without DNS. */
+#if !defined(LWIP_DNS) || LWIP_DNS
+/* The IPv4 and IPv6 addresses of a getaddrinfo answer into `out`, in its order, at most `max`;
+ * returns how many (0 when it held neither family). */
+static inline int portal_bsd_from_addrinfo(const struct addrinfo *list, portal_sockaddr *out,
+                                           int max)
+{
+    int count = 0;
+    for (const struct addrinfo *ai = list; ai && count < max; ai = ai->ai_next) {
+        struct sockaddr_storage native;
+        memset(&native, 0, sizeof native);
+        size_t len = (size_t)ai->ai_addrlen;
+        memcpy(&native, ai->ai_addr, len < sizeof native ? len : sizeof native);
+        portal_bsd_from_native(&native, &out[count]);
+        if (out[count].family != 0)
+            count++;
+    }
+    return count;
+}
+#endif
 
 /* Where the waiting is poll(2): posix.c, and lwip.c on a stack without select. */
 #if !defined(LWIP_SOCKET_SELECT) || !LWIP_SOCKET_SELECT

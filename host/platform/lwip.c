@@ -39,6 +39,7 @@
 #include "bsd_sockets.h"
 #include "interrupt.h"
 #include "io_outcome.h"
+#include "resolve_queue.h"
 
 #if !LWIP_SOCKET_POLL && !LWIP_SOCKET_SELECT
 #error "platform/lwip.c needs LWIP_SOCKET_POLL or LWIP_SOCKET_SELECT"
@@ -66,6 +67,11 @@ const char *portal_platform_last_error(void)
 int portal_platform_last_errno(void)
 {
     return last_errno;
+}
+
+void portal_platform_set_last_errno(int err) /* resolve_queue.h */
+{
+    last_errno = err;
 }
 
 /* ---- time, memory, randomness ---- */
@@ -712,15 +718,25 @@ bool portal_platform_net_ipv4(uint8_t out[4])
 }
 #endif
 
+#if LWIP_DNS
+/* lwip_getaddrinfo for one address family (AF_UNSPEC: both); 0 or lwIP's error. */
+static int lookup_family(const char *host, int family, struct addrinfo **list)
+{
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    *list = NULL;
+    int ret = lwip_getaddrinfo(host, NULL, &hints, list);
+    return ret == 0 && !*list ? EAI_FAIL : ret;
+}
+#endif
+
 bool portal_platform_resolve_ipv4(const char *host, uint8_t out[4])
 {
 #if LWIP_DNS
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    struct addrinfo *result = NULL;
-    if (lwip_getaddrinfo(host, NULL, &hints, &result) != 0 || !result)
+    struct addrinfo *result;
+    if (lookup_family(host, AF_INET, &result) != 0)
         return false;
     const struct sockaddr_in *sin = (const struct sockaddr_in *)result->ai_addr;
     memcpy(out, &sin->sin_addr, 4);
@@ -735,30 +751,6 @@ bool portal_platform_resolve_ipv4(const char *host, uint8_t out[4])
     return true;
 #endif
 }
-
-/* ---- name resolution that does not block the caller (platform.h) ----
- * lwip_getaddrinfo blocks its caller until lwIP's DNS answers (seconds), so each lookup runs in a
- * task of its own (sys_thread_new: a FreeRTOS task on ESP-IDF, a thread on the unix port), at most
- * PORTAL_RESOLVE_WORKERS at once, later ones queued in order. There is no descriptor to signal
- * completion with: callers look again every ~10 ms (portal_platform_resolve_fd says so). A job is
- * reference counted (caller + queue or task), so cancelling never waits for the lookup. */
-
-struct portal_resolve {
-    int refs;
-    bool queued;
-    bool done;
-    bool canceled;
-    int count; /* > 0 addresses, < 0 failed (text in why) */
-    portal_sockaddr addrs[PORTAL_RESOLVE_MAX_ADDRS];
-    char why[80];
-    struct portal_resolve *next;
-    char host[256];
-};
-
-static sys_mutex_t resolve_lock;
-static bool resolve_lock_ready;
-static int resolve_workers;
-static portal_resolve *resolve_head, *resolve_tail;
 
 bool portal_platform_parse_ip(const char *host, portal_sockaddr *out)
 {
@@ -776,199 +768,83 @@ bool portal_platform_parse_ip(const char *host, portal_sockaddr *out)
     return false;
 }
 
-static bool resolve_name_is_invalid_tld(const char *host)
+/* ---- name resolution that does not block the caller: the lwIP side of resolve_queue.h ----
+ * lwip_getaddrinfo blocks its caller until lwIP's DNS answers (seconds), so each worker is a task
+ * of its own (sys_thread_new: a FreeRTOS task on ESP-IDF, a thread on the unix port) under one
+ * sys_mutex. There is no descriptor to signal completion with: callers look again every ~10 ms
+ * (portal_platform_resolve_fd says so). */
+
+static sys_mutex_t resolve_lock;
+static bool resolve_lock_ready;
+
+bool portal_resolve_os_job_open(portal_fd *done_fd)
 {
-    size_t len = strlen(host);
-    if (len > 0 && host[len - 1] == '.')
-        len--;
-    static const char tld[] = "invalid";
-    size_t n = sizeof tld - 1;
-    if (len < n)
+    *done_fd = PORTAL_FD_INVALID;
+    if (resolve_lock_ready)
+        return true;
+    /* First use, from the app's task (configs and connects are made there). */
+    if (sys_mutex_new(&resolve_lock) != ERR_OK) {
+        last_errno = ENOMEM;
         return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = host[len - n + i];
-        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != tld[i])
-            return false;
     }
-    return len == n || host[len - n - 1] == '.';
+    resolve_lock_ready = true;
+    return true;
 }
 
-static void resolve_lookup(const char *host, portal_resolve *result)
+void portal_resolve_os_job_done(portal_fd done_fd)
 {
-    result->count = -1;
-    if (resolve_name_is_invalid_tld(host)) {
-        snprintf(result->why, sizeof result->why, "Name or service not known");
-        return;
-    }
-#if LWIP_DNS
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    struct addrinfo *list = NULL;
-    int ret = lwip_getaddrinfo(host, NULL, &hints, &list);
-    if (ret != 0 || !list) {
-        snprintf(result->why, sizeof result->why, "lookup failed (lwIP error %d)", ret);
-        return;
-    }
-    result->count = 0;
-    for (struct addrinfo *ai = list; ai && result->count < PORTAL_RESOLVE_MAX_ADDRS;
-         ai = ai->ai_next) {
-        portal_sockaddr *out = &result->addrs[result->count];
-        memset(out, 0, sizeof *out);
-        if (ai->ai_family == AF_INET) {
-            out->family = 4;
-            memcpy(out->ip, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
-            result->count++;
-        }
-#if LWIP_IPV6
-        else if (ai->ai_family == AF_INET6) {
-            out->family = 6;
-            memcpy(out->ip, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
-            result->count++;
-        }
-#endif
-    }
-    lwip_freeaddrinfo(list);
-    if (result->count == 0) {
-        result->count = -1;
-        snprintf(result->why, sizeof result->why, "no IPv4 or IPv6 address");
-    }
-#else
-    (void)host;
-    snprintf(result->why, sizeof result->why, "this lwIP has no DNS (LWIP_DNS is 0)");
-#endif
+    (void)done_fd; /* none: callers poll */
 }
 
-static void resolve_unref_n(portal_resolve *job, int n) /* lock held */
+void portal_resolve_os_job_close(portal_fd done_fd)
 {
-    job->refs -= n;
-    if (job->refs == 0)
-        free(job);
+    (void)done_fd;
 }
 
-static void resolve_task(void *arg)
+void portal_resolve_os_lock(void)
 {
-    portal_resolve *job = arg;
-    while (job) {
-        sys_mutex_lock(&resolve_lock);
-        bool skip = job->canceled;
-        sys_mutex_unlock(&resolve_lock);
-        portal_resolve *result = calloc(1, sizeof *result);
-        if (result && !skip)
-            resolve_lookup(job->host, result); /* host is never written after start */
-        sys_mutex_lock(&resolve_lock);
-        if (!result) {
-            job->count = -1;
-            snprintf(job->why, sizeof job->why, "out of memory");
-        } else if (!skip) {
-            job->count = result->count;
-            memcpy(job->addrs, result->addrs, sizeof job->addrs);
-            memcpy(job->why, result->why, sizeof job->why);
-        }
-        job->done = true;
-        resolve_unref_n(job, 1);
-        job = resolve_head;
-        if (job) {
-            resolve_head = job->next;
-            if (!resolve_head)
-                resolve_tail = NULL;
-            job->queued = false;
-        } else {
-            resolve_workers--;
-        }
-        sys_mutex_unlock(&resolve_lock);
-        free(result);
-    }
+    sys_mutex_lock(&resolve_lock);
+}
+
+void portal_resolve_os_unlock(void)
+{
+    sys_mutex_unlock(&resolve_lock);
+}
+
+static void resolve_task(void *first)
+{
+    portal_resolve_queue_work(first);
 #ifdef ESP_PLATFORM
     vTaskDelete(NULL); /* a FreeRTOS task must not return */
 #endif
 }
 
-portal_resolve *portal_platform_resolve_start(const char *host)
+int portal_resolve_os_start_worker(portal_resolve *first)
 {
-    if (!resolve_lock_ready) {
-        /* First use, from the app's task (configs and connects are made there). */
-        if (sys_mutex_new(&resolve_lock) != ERR_OK) {
-            last_errno = ENOMEM;
-            return NULL;
-        }
-        resolve_lock_ready = true;
-    }
-    portal_resolve *job = calloc(1, sizeof *job);
-    if (!job) {
-        last_errno = ENOMEM;
-        return NULL;
-    }
-    snprintf(job->host, sizeof job->host, "%s", host);
-    job->refs = 2;
-    sys_mutex_lock(&resolve_lock);
-    bool start_task = resolve_workers < PORTAL_RESOLVE_WORKERS;
-    if (start_task) {
-        resolve_workers++;
-    } else {
-        job->queued = true;
-        if (resolve_tail)
-            resolve_tail->next = job;
-        else
-            resolve_head = job;
-        resolve_tail = job;
-    }
-    sys_mutex_unlock(&resolve_lock);
-    if (start_task) {
-        /* lwip_getaddrinfo and the DNS callback path need a few KiB of stack. */
-        sys_thread_t task = sys_thread_new("portal_dns", resolve_task, job, 4096, DEFAULT_THREAD_PRIO);
-        (void)task; /* ESP-IDF's port asserts on failure; the unix port aborts */
-    }
-    return job;
+    /* lwip_getaddrinfo and the DNS callback path need a few KiB of stack. */
+    sys_thread_t task = sys_thread_new("portal_dns", resolve_task, first, 4096, DEFAULT_THREAD_PRIO);
+    (void)task; /* ESP-IDF's port asserts on failure; the unix port aborts */
+    return 0;
 }
 
-int portal_platform_resolve_result(portal_resolve *job, portal_sockaddr *out, int max, char *why,
-                                   size_t why_size)
+int portal_resolve_os_lookup(const char *host, portal_sockaddr *out, int max, char *why,
+                             size_t why_size)
 {
-    sys_mutex_lock(&resolve_lock);
-    int result = 0;
-    if (job->done) {
-        result = job->count;
-        if (result < 0) {
-            snprintf(why, why_size, "%s", job->why);
-        } else {
-            if (result > max)
-                result = max;
-            memcpy(out, job->addrs, (size_t)result * sizeof *out);
-        }
+#if LWIP_DNS
+    struct addrinfo *list;
+    int ret = lookup_family(host, AF_UNSPEC, &list);
+    if (ret != 0) {
+        snprintf(why, why_size, "lookup failed (lwIP error %d)", ret);
+        return -1;
     }
-    sys_mutex_unlock(&resolve_lock);
-    return result;
-}
-
-portal_fd portal_platform_resolve_fd(const portal_resolve *job)
-{
-    (void)job;
-    return PORTAL_FD_INVALID; /* look again every ~10 ms */
-}
-
-void portal_platform_resolve_cancel(portal_resolve *job)
-{
-    if (!job)
-        return;
-    sys_mutex_lock(&resolve_lock);
-    job->canceled = true;
-    int drop = 1; /* the caller's reference */
-    if (job->queued) {
-        portal_resolve **link = &resolve_head, *prev = NULL;
-        while (*link && *link != job) {
-            prev = *link;
-            link = &(*link)->next;
-        }
-        if (*link) {
-            *link = job->next;
-            if (resolve_tail == job)
-                resolve_tail = prev;
-        }
-        job->queued = false;
-        drop = 2; /* the queue's reference too */
-    }
-    resolve_unref_n(job, drop);
-    sys_mutex_unlock(&resolve_lock);
+    int count = portal_bsd_from_addrinfo(list, out, max);
+    lwip_freeaddrinfo(list);
+    return count;
+#else
+    (void)host;
+    (void)out;
+    (void)max;
+    snprintf(why, why_size, "this lwIP has no DNS (LWIP_DNS is 0)");
+    return -1;
+#endif
 }

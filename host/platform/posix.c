@@ -24,6 +24,7 @@
 #include "bsd_sockets.h"
 #include "interrupt.h"
 #include "io_outcome.h"
+#include "resolve_queue.h"
 
 /* The errno of the last failing platform call. Per thread, because errno itself is per thread and
  * a caller reads it right after the call that failed. */
@@ -43,6 +44,11 @@ const char *portal_platform_last_error(void)
 int portal_platform_last_errno(void)
 {
     return last_errno;
+}
+
+void portal_platform_set_last_errno(int err) /* resolve_queue.h */
+{
+    last_errno = err;
 }
 
 /* ---- time, memory, randomness ---- */

@@ -6,13 +6,18 @@
  *     the stack, so a queued client is not reset, and is accepted once a socket is closed;
  *   - wait_many's select semantics: a closed or reset peer is READ (never HANGUP), an entry
  *     without events is never reported, an empty set just sleeps;
- *   - open_fd_count is the platform's own count and returns to 0. */
+ *   - open_fd_count is the platform's own count and returns to 0;
+ *   - the name resolver (resolve_queue.c over lwip.c's tasks and sys_mutex): 40 jobs at once,
+ *     results by polling (no descriptor), reserved ".invalid" names refused without a lookup,
+ *     other names reaching the lookup in a task, cancelled jobs freed (valgrind). */
 #include <errno.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lwip/netif.h"
+#include "lwip/opt.h" /* LWIP_DNS */
+#include "lwip/sys.h" /* sys_msleep */
 #include "lwip/sockets.h" /* SO_LINGER, to make a peer reset */
 #include "lwip/tcpip.h"
 
@@ -188,6 +193,62 @@ static void test_budget_keeps_client_queued(void)
     CHECK_EQ_INT(portal_platform_sockets_free(), 4);
 }
 
+/* Debian's lwIP is built without DNS (LWIP_DNS 0): every lookup that reaches a worker task fails
+ * with lwip.c's reason, which tells it apart from the refusal of a reserved name. Such lookups end
+ * at once, so whether jobs wait in the queue depends on the scheduling; the queue itself is the
+ * same code unit.test_tls_client drives with real getaddrinfo on POSIX. */
+static void test_resolver_queue(void)
+{
+    enum { JOBS = 40, CANCELLED_AT_ONCE = 10 };
+    portal_resolve *jobs[JOBS];
+    for (int i = 0; i < JOBS; i++) {
+        char name[64];
+        if (i == 1)
+            snprintf(name, sizeof name, "HOST.Invalid."); /* any case, trailing dot */
+        else if (i == 2)
+            snprintf(name, sizeof name, "notinvalid"); /* not the reserved domain */
+        else
+            snprintf(name, sizeof name, i % 2 ? "host%d.invalid" : "host%d.example", i);
+        jobs[i] = portal_platform_resolve_start(name);
+        CHECK(jobs[i] != NULL);
+    }
+    CHECK_EQ_INT(portal_platform_resolve_fd(jobs[0]), PORTAL_FD_INVALID);
+    /* Cancelled while queued, running or done: freed in every case (valgrind). */
+    for (int i = JOBS - CANCELLED_AT_ONCE; i < JOBS; i++)
+        portal_platform_resolve_cancel(jobs[i]);
+
+    int64_t deadline = portal_platform_now_ms() + 20000;
+    int done = 0;
+    while (done < JOBS - CANCELLED_AT_ONCE && portal_platform_now_ms() < deadline) {
+        done = 0;
+        for (int i = 0; i < JOBS - CANCELLED_AT_ONCE; i++) {
+            portal_sockaddr addrs[2];
+            char why[128] = "";
+            if (portal_platform_resolve_result(jobs[i], addrs, 2, why, sizeof why) != 0)
+                done++;
+        }
+        sys_msleep(10);
+    }
+    CHECK_EQ_INT(done, JOBS - CANCELLED_AT_ONCE);
+#if LWIP_DNS
+    const char *no_dns = NULL; /* a stack with DNS but no server: its own failure text */
+#else
+    const char *no_dns = "this lwIP has no DNS (LWIP_DNS is 0)";
+#endif
+    for (int i = 0; i < JOBS - CANCELLED_AT_ONCE; i++) {
+        portal_sockaddr addrs[2];
+        char why[128] = "";
+        CHECK_EQ_INT(portal_platform_resolve_result(jobs[i], addrs, 2, why, sizeof why), -1);
+        if (i % 2 == 1)
+            CHECK_STR(why, "Name or service not known");
+        else if (no_dns)
+            CHECK_STR(why, no_dns);
+        portal_platform_resolve_cancel(jobs[i]);
+    }
+    /* Let the worker tasks see the empty queue and end before the process does. */
+    sys_msleep(200);
+}
+
 int main(void)
 {
     if (!start_lwip()) {
@@ -195,6 +256,7 @@ int main(void)
         return 1;
     }
     test_budget_keeps_client_queued();
+    test_resolver_queue();
     printf("%d passed, %d failed\n", testlib_passed, testlib_failed);
     return testlib_failed ? 1 : 0;
 }
