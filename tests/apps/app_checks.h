@@ -1,6 +1,6 @@
-/* app_checks.h - the reporting the wasm test apps share (tls_client_app, limits_app, sock_app):
- * "CHECK ok|FAIL ..." result lines that the integration scripts count, plain lines, the host's
- * last error message and elapsed time. tests/CMakeLists.txt puts tests/apps on every test app's
+/* app_checks.h - what the wasm test apps share (tls_client_app, limits_app, sock_app): "CHECK
+ * ok|FAIL ..." result lines that the integration scripts count, plain lines, the host's last error
+ * message, elapsed time and the SCALE argument. tests/CMakeLists.txt puts tests/apps on every test app's
  * include path. Header-only (static inline): each app gets its own copy and uses what it needs. */
 #ifndef PORTAL_APP_CHECKS_H
 #define PORTAL_APP_CHECKS_H
@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <portal/portal.h>
 
@@ -53,6 +54,13 @@ static inline const char *last_error(void)
 static inline double ms_since(int64_t t0_us)
 {
     return (double)(micros() - t0_us) / 1000.0;
+}
+
+/* A SCALE argument: the factor (at least 1) by which the scripts stretch time bounds (valgrind). */
+static inline int scale_arg(const char *arg)
+{
+    int v = atoi(arg);
+    return v < 1 ? 1 : v;
 }
 
 #endif

@@ -658,12 +658,6 @@ static int run_hold(char **argv)
     return 0;
 }
 
-static int set_scale(const char *arg)
-{
-    int v = atoi(arg);
-    return v < 1 ? 1 : v;
-}
-
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "hello";
@@ -675,13 +669,13 @@ int main(int argc, char **argv)
                "apiFeatures has socket, socket_tls and the sockPoll extension");
         rc = 0;
     } else if (strcmp(mode, "limits") == 0 && argc == 11) {
-        scale = set_scale(argv[10]);
+        scale = scale_arg(argv[10]);
         rc = run_limits(argv);
     } else if (strcmp(mode, "emfile") == 0 && argc == 8) {
-        scale = set_scale(argv[7]);
+        scale = scale_arg(argv[7]);
         rc = run_emfile(argv);
     } else if (strcmp(mode, "hold") == 0 && argc == 7) {
-        scale = set_scale(argv[6]);
+        scale = scale_arg(argv[6]);
         return run_hold(argv);
     } else {
         say("limits_app: unknown mode or wrong arguments: %s", mode);

@@ -401,10 +401,10 @@ int main(int argc, char **argv)
     if (strcmp(mode, "errors") == 0 && argc == 4) {
         errors_mode(atoi(argv[2]), atoi(argv[3]));
     } else if (strcmp(mode, "many") == 0 && argc == 5) {
-        scale = atoi(argv[4]) > 1 ? atoi(argv[4]) : 1;
+        scale = scale_arg(argv[4]);
         return many_mode(atoi(argv[2]), atoi(argv[3]));
     } else if (strcmp(mode, "stall") == 0 && argc == 5) {
-        scale = atoi(argv[4]) > 1 ? atoi(argv[4]) : 1;
+        scale = scale_arg(argv[4]);
         stall_mode(atoi(argv[2]), atoi(argv[3]));
     } else {
         printf("usage: errors CLOSED_PORT SESSION_LIMIT | many N PORT SCALE | stall PORT DEADLINE_MS SCALE\n");
