@@ -29,89 +29,20 @@
 #include "socket/socket.h"
 #include "tls/tls.h"
 #include "tls/tls_internal.h"
-#include "testcerts.h"
 #include "testlib.h"
+#include "tls_testlib.h"
 
-static char g_certs[PATH_MAX + 16];
-static char g_tmp[PATH_MAX];
-
-/* ---- small helpers ---- */
-
-static int64_t now_ms(void)
-{
-    return portal_platform_now_ms();
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static uint8_t *slurp(const char *path, uint32_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *buf = NULL;
-    size_t size = 0, cap = 0;
-    for (;;) {
-        if (size == cap) {
-            cap = cap ? cap * 2 : 4096;
-            uint8_t *grown = realloc(buf, cap);
-            if (!grown) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = grown;
-        }
-        size_t n = fread(buf + size, 1, cap - size, f);
-        if (n == 0)
-            break;
-        size += n;
-    }
-    fclose(f);
-    *len = (uint32_t)size;
-    return buf;
-}
-
-static uint8_t *cert_file(const char *name, uint32_t *len)
-{
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", g_certs, name);
-    uint8_t *data = slurp(path, len);
-    if (!data)
-        fprintf(stderr, "cannot read %s\n", path);
-    return data;
-}
+/* ---- small helpers (the shared ones are in tls_testlib.h) ---- */
 
 static bool file_contains(const char *path, const char *needle)
 {
     uint32_t len;
-    uint8_t *data = slurp(path, &len);
-    if (!data)
+    char *text = (char *)slurp(path, &len);
+    if (!text)
         return false;
-    char *text = realloc(data, len + 1);
-    if (!text) {
-        free(data);
-        return false;
-    }
-    text[len] = '\0';
     bool found = strstr(text, needle) != NULL;
     free(text);
     return found;
-}
-
-static bool last_error_has(portal_app *app, const char *needle)
-{
-    if (getenv("TEST_TLS_VERBOSE"))
-        fprintf(stderr, "  [error %d] %s\n", (int)app->last_error_code, app->last_error_msg);
-    if (strstr(app->last_error_msg, needle))
-        return true;
-    fprintf(stderr, "  last error \"%s\" lacks \"%s\"\n", app->last_error_msg, needle);
-    return false;
 }
 
 /* ---- captured log lines ---- */
@@ -227,32 +158,8 @@ static bool server_start_family(server *s, const portal_limits *limits, int fami
     if (!portal_app_init(&s->app, limits))
         return false;
     s->app.log_sink = capture_log;
-    int32_t sock = portal_sock_socket(&s->app, family == 6 ? 10 : 2, 1, 0);
-    if (sock <= 0)
-        return false;
-    uint8_t addr[PORTAL_SOCKADDR6_SIZE];
-    memset(addr, 0, sizeof addr);
-    uint32_t addr_len;
-    if (family == 6) {
-        addr[0] = 10;
-        addr[8 + 15] = 1; /* ::1 */
-        addr_len = PORTAL_SOCKADDR6_SIZE;
-    } else {
-        addr[0] = 2;
-        addr[6] = 127;
-        addr[9] = 1;
-        addr_len = PORTAL_SOCKADDR4_SIZE;
-    }
-    if (portal_sock_bind(&s->app, sock, addr, addr_len) != 0 ||
-        portal_sock_listen(&s->app, sock, 64) != 0)
-        return false;
-    portal_socket *ps = portal_socket_lookup(&s->app, sock, "test");
-    portal_sockaddr local;
-    if (!ps || portal_platform_local_addr(ps->fd, &local) != 0)
-        return false;
-    s->listener = sock;
-    s->port = local.port;
-    return true;
+    s->listener = listen_loopback(&s->app, family, 64, &s->port);
+    return s->listener > 0;
 }
 
 static bool server_start(server *s, const portal_limits *limits)
@@ -273,18 +180,7 @@ static int pending_count(server *s)
 static int32_t make_config(server *s, const char *cert, const char *key, const char *ca,
                            int32_t flags)
 {
-    uint32_t cert_len = 0, key_len = 0, ca_len = 0;
-    uint8_t *cert_pem = cert ? cert_file(cert, &cert_len) : NULL;
-    uint8_t *key_pem = key ? cert_file(key, &key_len) : NULL;
-    uint8_t *ca_pem = ca ? cert_file(ca, &ca_len) : NULL;
-    static uint8_t empty[1];
-    int32_t rc = portal_tls_server_config_create(&s->app, cert_pem ? cert_pem : empty, cert_len,
-                                                 key_pem ? key_pem : empty, key_len,
-                                                 ca_pem ? ca_pem : empty, ca_len, flags);
-    free(cert_pem);
-    free(key_pem);
-    free(ca_pem);
-    return rc;
+    return server_config_from_files(&s->app, cert, key, ca, flags);
 }
 
 static int32_t config_from_text(server *s, const char *cert, const char *key, const char *ca,
@@ -1396,35 +1292,14 @@ static void test_poll_buffered_plaintext(void)
     server_stop(&s);
 }
 
-static bool find_certs(void)
-{
-    return testcerts_find(g_certs, sizeof g_certs, g_tmp);
-}
-
-static void remove_tmp(void)
-{
-    testcerts_remove_tmp(g_tmp);
-}
-
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/test_tls.XXXXXX");
-    if (!mkdtemp(g_tmp)) {
-        perror("mkdtemp");
+    if (!tls_test_begin("test_tls"))
         return 1;
-    }
-    if (!find_certs()) {
-        fprintf(stderr, "no certificates (PORTAL_CERTS unset and gen-certs.sh failed)\n");
-        remove_tmp();
-        return 1;
-    }
     printf("certificates: %s\n", g_certs);
-    struct {
-        const char *name;
-        void (*fn)(void);
-    } tests[] = {
+    static const named_test tests[] = {
         {"config checks", test_config_checks},
         {"bad arguments and timeouts", test_bad_arguments},
         {"echo (ECDSA, RSA)", test_echo},
@@ -1443,18 +1318,6 @@ int main(void)
         {"sockPoll: listener with pending handshake", test_poll_listener_pending_handshake},
         {"sockPoll: buffered plaintext", test_poll_buffered_plaintext},
     };
-    const char *only = getenv("TEST_TLS_ONLY"); /* run the tests whose name contains this */
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (only && !strstr(tests[i].name, only))
-            continue;
-        int failed_before = testlib_failed;
-        int64_t t0 = now_ms();
-        printf("== %s\n", tests[i].name);
-        tests[i].fn();
-        printf("   %s (%lld ms)\n", testlib_failed == failed_before ? "ok" : "FAILED",
-               (long long)(now_ms() - t0));
-    }
-    if (!getenv("TEST_TLS_KEEP_TMP"))
-        remove_tmp();
-    return testlib_finish();
+    run_named_tests(tests, sizeof tests / sizeof tests[0]);
+    return tls_test_end();
 }

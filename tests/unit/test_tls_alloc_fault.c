@@ -84,8 +84,8 @@ int main(void)
 #include "socket/socket.h"
 #include "tls/tls.h"
 #include "tls/tls_internal.h"
-#include "testcerts.h"
 #include "testlib.h"
+#include "tls_testlib.h"
 
 #ifndef MBEDTLS_PRIVATE /* mbedTLS 2.x: struct members are public */
 #define MBEDTLS_PRIVATE(member) member
@@ -350,14 +350,7 @@ static const char *af_site_text(int index, char *buf, size_t size)
 
 /* ======================= test plumbing ======================= */
 
-static char g_certs[PATH_MAX + 16];
-static char g_tmp[PATH_MAX];
 static bool g_verbose;
-
-static int64_t now_ms(void)
-{
-    return portal_platform_now_ms();
-}
 
 static size_t heap_in_use(void)
 {
@@ -458,18 +451,8 @@ static bool server_start(server *s)
     if (!portal_app_init(&s->app, NULL))
         return false;
     s->app.log_sink = capture_log;
-    int32_t sock = portal_sock_socket(&s->app, 2, 1, 0);
-    uint8_t addr[PORTAL_SOCKADDR4_SIZE] = {2, 0, 0, 0, 0, 0, 127, 0, 0, 1, 0, 0};
-    if (sock <= 0 || portal_sock_bind(&s->app, sock, addr, sizeof addr) != 0 ||
-        portal_sock_listen(&s->app, sock, 16) != 0)
-        return false;
-    portal_socket *ps = portal_socket_lookup(&s->app, sock, "test");
-    portal_sockaddr local;
-    if (!ps || portal_platform_local_addr(ps->fd, &local) != 0)
-        return false;
-    s->listener = sock;
-    s->port = local.port;
-    return true;
+    s->listener = listen_loopback(&s->app, 4, 16, &s->port);
+    return s->listener > 0;
 }
 
 static int pending_count(const server *s)
@@ -1302,16 +1285,6 @@ static void scenario_config(const scenario *sc)
 
 /* ======================= setup ======================= */
 
-static bool find_certs(void)
-{
-    return testcerts_find(g_certs, sizeof g_certs, g_tmp);
-}
-
-static void remove_tmp(void)
-{
-    testcerts_remove_tmp(g_tmp);
-}
-
 /* glibc's per-thread cache keeps freed chunks counted as in use by mallinfo2, so the heap figure
  * would wander by a few KiB with whatever the cache holds. Without the cache it is exact: the test
  * runs itself again with the cache turned off (a tunable, read only at process start). */
@@ -1375,14 +1348,11 @@ int main(int argc, char **argv)
         g_samples = 2;
     if (g_samples > AF_MAX_SAMPLES)
         g_samples = AF_MAX_SAMPLES;
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/test_tls_alloc_fault.XXXXXX");
-    if (!mkdtemp(g_tmp)) {
-        perror("mkdtemp");
+    if (!tls_test_begin("test_tls_alloc_fault"))
         return 1;
-    }
-    if (!find_certs() || !load_pems()) {
-        fprintf(stderr, "no certificates (PORTAL_CERTS unset and gen-certs.sh failed)\n");
-        remove_tmp();
+    if (!load_pems()) {
+        fprintf(stderr, "cannot load the PEM files from %s\n", g_certs);
+        testcerts_remove_tmp(g_tmp);
         return 1;
     }
     printf("certificates: %s; mbedTLS code in %d segments; mode: %s\n", g_certs, g_af.ranges,
@@ -1427,8 +1397,7 @@ int main(int argc, char **argv)
     printf("total %lld ms\n", (long long)(now_ms() - t0));
     for (int i = 0; i < PEM_COUNT; i++)
         free(g_pem[i].data);
-    remove_tmp();
-    return testlib_finish();
+    return tls_test_end();
 }
 
 #endif /* !AF_SANITIZED */

@@ -30,62 +30,10 @@
 #include "socket/socket.h"
 #include "tls/tls.h"
 #include "tls/tls_internal.h"
-#include "testcerts.h"
 #include "testlib.h"
+#include "tls_testlib.h"
 
-static char g_certs[PATH_MAX + 16];
-static char g_tmp[PATH_MAX];
 static bool g_have_expired;
-
-static int64_t now_ms(void)
-{
-    return portal_platform_now_ms();
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static uint8_t *slurp(const char *path, uint32_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *buf = malloc(1 << 20);
-    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (buf)
-        buf[n] = 0;
-    *len = (uint32_t)n;
-    return buf;
-}
-
-/* A file from the build's certificates, or from this test's extra ones ("x/NAME"). */
-static uint8_t *cert_file(const char *name, uint32_t *len)
-{
-    char path[PATH_MAX + 64];
-    if (strncmp(name, "x/", 2) == 0)
-        snprintf(path, sizeof path, "%s/%s", g_tmp, name + 2);
-    else
-        snprintf(path, sizeof path, "%s/%s", g_certs, name);
-    uint8_t *data = slurp(path, len);
-    if (!data)
-        fprintf(stderr, "cannot read %s\n", path);
-    return data;
-}
-
-static bool last_error_has(portal_app *app, const char *needle)
-{
-    if (getenv("TEST_TLS_VERBOSE"))
-        fprintf(stderr, "  [error %d] %s\n", (int)app->last_error_code, app->last_error_msg);
-    if (strstr(app->last_error_msg, needle))
-        return true;
-    fprintf(stderr, "  last error \"%s\" lacks \"%s\"\n", app->last_error_msg, needle);
-    return false;
-}
 
 static void quiet_log(portal_app *app, portal_log_level level, const char *msg)
 {
@@ -221,34 +169,10 @@ static bool server_start_family(server *s, int family, const char *cert, const c
     if (!portal_app_init(&s->app, NULL))
         return false;
     s->app.log_sink = quiet_log;
-    int32_t sock = portal_sock_socket(&s->app, family == 6 ? 10 : 2, 1, 0);
-    uint8_t addr[PORTAL_SOCKADDR6_SIZE] = {2, 0, 0, 0, 0, 0, 127, 0, 0, 1, 0, 0};
-    uint32_t addr_len = PORTAL_SOCKADDR4_SIZE;
-    if (family == 6) {
-        memset(addr, 0, sizeof addr);
-        addr[0] = 10;
-        addr[8 + 15] = 1; /* ::1 */
-        addr_len = PORTAL_SOCKADDR6_SIZE;
-    }
-    if (sock <= 0 || portal_sock_bind(&s->app, sock, addr, addr_len) != 0 ||
-        portal_sock_listen(&s->app, sock, 64) != 0)
+    s->listener = listen_loopback(&s->app, family, 64, &s->port);
+    if (s->listener <= 0)
         return false;
-    portal_socket *ps = portal_socket_lookup(&s->app, sock, "test");
-    portal_sockaddr local;
-    if (!ps || portal_platform_local_addr(ps->fd, &local) != 0)
-        return false;
-    s->listener = sock;
-    s->port = local.port;
-    uint32_t cert_len = 0, key_len = 0, ca_len = 0;
-    uint8_t *cert_pem = cert_file(cert, &cert_len), *key_pem = cert_file(key, &key_len);
-    uint8_t *ca_pem = client_ca ? cert_file(client_ca, &ca_len) : NULL;
-    static uint8_t empty[1];
-    s->config = portal_tls_server_config_create(&s->app, cert_pem ? cert_pem : empty, cert_len,
-                                                key_pem ? key_pem : empty, key_len,
-                                                ca_pem ? ca_pem : empty, ca_len, flags);
-    free(cert_pem);
-    free(key_pem);
-    free(ca_pem);
+    s->config = server_config_from_files(&s->app, cert, key, client_ca, flags);
     if (s->config <= 0) {
         fprintf(stderr, "server config: %s\n", s->app.last_error_msg);
         return false;
@@ -1149,20 +1073,14 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/test_tls_client.XXXXXX");
-    if (!mkdtemp(g_tmp)) {
-        perror("mkdtemp");
+    if (!tls_test_begin("test_tls_client"))
         return 1;
-    }
-    if (!testcerts_find(g_certs, sizeof g_certs, g_tmp) || !make_extra_certs()) {
-        fprintf(stderr, "no certificates\n");
+    if (!make_extra_certs()) {
+        fprintf(stderr, "could not make the extra certificates in %s\n", g_tmp);
         testcerts_remove_tmp(g_tmp);
         return 1;
     }
-    struct {
-        const char *name;
-        void (*fn)(void);
-    } tests[] = {
+    static const named_test tests[] = {
         {"verified connect", test_verified_connect},
         {"verification failures", test_verify_failures},
         {"network failures and timeouts", test_network_failures},
@@ -1175,13 +1093,6 @@ int main(void)
         {"resolver", test_resolver},
         {"figures", test_figures},
     };
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        printf("== %s\n", tests[i].name);
-        int before = testlib_failed;
-        tests[i].fn();
-        if (testlib_failed != before)
-            printf("   FAILED\n");
-    }
-    testcerts_remove_tmp(g_tmp);
-    return testlib_finish();
+    run_named_tests(tests, sizeof tests / sizeof tests[0]);
+    return tls_test_end();
 }

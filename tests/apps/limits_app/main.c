@@ -35,51 +35,17 @@
 #include <portal/socket.h>
 #include <portal/tls_socket.h>
 
+#include "app_checks.h"
 #include "dev_certs.h" /* the build's development certificates */
 
 #define MAX_FILL 1024
 #define CHUNK 16384
 
-static int failed_checks;
 static int scale = 1;
 static int32_t ctl = -1;
 static uint8_t big[CHUNK];
 
 /* ---- reporting ---- */
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-static int report(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int report(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("CHECK %s ", ok ? "ok" : "FAIL");
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    if (!ok)
-        failed_checks++;
-    return ok;
-}
-
-static char last_msg[128];
-
-static const char *last_error(void)
-{
-    lastErrorMessage(last_msg, sizeof last_msg);
-    return last_msg;
-}
 
 /* rc must equal `want`, lastErrorCode() too, and the message must be exactly `text`. */
 static int expect_error(const char *what, int32_t rc, int32_t want, const char *text)
@@ -91,8 +57,6 @@ static int expect_error(const char *what, int32_t rc, int32_t want, const char *
     return report(0, "%s: rc %d, lastErrorCode %d (want %d), message '%s' (want '%s')", what,
                   (int)rc, (int)code, (int)want, msg, text);
 }
-
-static double ms_since(int64_t t0_us) { return (double)(micros() - t0_us) / 1000.0; }
 
 /* CPU time of the whole portal-host process (host and app), from WASI's process clock. */
 static double cpu_ms(void)
@@ -694,12 +658,6 @@ static int run_hold(char **argv)
     return 0;
 }
 
-static int set_scale(const char *arg)
-{
-    int v = atoi(arg);
-    return v < 1 ? 1 : v;
-}
-
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "hello";
@@ -711,13 +669,13 @@ int main(int argc, char **argv)
                "apiFeatures has socket, socket_tls and the sockPoll extension");
         rc = 0;
     } else if (strcmp(mode, "limits") == 0 && argc == 11) {
-        scale = set_scale(argv[10]);
+        scale = scale_arg(argv[10]);
         rc = run_limits(argv);
     } else if (strcmp(mode, "emfile") == 0 && argc == 8) {
-        scale = set_scale(argv[7]);
+        scale = scale_arg(argv[7]);
         rc = run_emfile(argv);
     } else if (strcmp(mode, "hold") == 0 && argc == 7) {
-        scale = set_scale(argv[6]);
+        scale = scale_arg(argv[6]);
         return run_hold(argv);
     } else {
         say("limits_app: unknown mode or wrong arguments: %s", mode);

@@ -27,6 +27,7 @@
 #include <portal/socket.h>
 #include <portal/tls_socket.h>
 
+#include "app_checks.h"
 #include "dev_certs.h" /* the build's development certificates (for a TLS config handle) */
 
 #define ZERO_TIMEOUT_MAX_MS 20.0
@@ -38,43 +39,9 @@
 #define PEER_MAX_MS 3000.0
 
 static int fam = 4;
-static int failed_checks;
 static uint8_t big[65536];
 
 /* ---- reporting ---- */
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-static void report(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void report(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("CHECK %s ", ok ? "ok" : "FAIL");
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    if (!ok)
-        failed_checks++;
-}
-
-static char last_msg[128];
-
-static const char *last_error(void)
-{
-    lastErrorMessage(last_msg, sizeof last_msg);
-    return last_msg;
-}
 
 /* rc must equal want and the last error must contain `text`. */
 static void expect_error(const char *what, int32_t rc, int32_t want, const char *text)

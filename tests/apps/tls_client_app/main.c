@@ -29,31 +29,10 @@
 #include <portal/socket.h>
 #include <portal/tls_socket.h>
 
+#include "app_checks.h"
 #include "dev_certs.h" /* the build's development CA and server certificate */
 
-static int failed_checks;
 static int scale = 1;
-
-static int report(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int report(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("CHECK %s ", ok ? "ok" : "FAIL");
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    failed_checks += !ok;
-    return ok;
-}
-
-static char last_msg[128];
-static const char *last_error(void)
-{
-    lastErrorMessage(last_msg, sizeof last_msg);
-    return last_msg;
-}
 
 /* rc must be `want` and the last error message must contain `text`. */
 static int expect(const char *what, int32_t rc, int32_t want, const char *text)
@@ -63,8 +42,6 @@ static int expect(const char *what, int32_t rc, int32_t want, const char *text)
         return report(1, "%s: %d '%s'", what, (int)rc, msg);
     return report(0, "%s: got %d '%s', want %d with '%s'", what, (int)rc, msg, (int)want, text);
 }
-
-static double ms_since(int64_t t0_us) { return (double)(micros() - t0_us) / 1000.0; }
 
 static int32_t client_config(const char *alpn, int32_t flags)
 {
@@ -491,13 +468,13 @@ int main(int argc, char **argv)
     if (strcmp(mode, "errors") == 0 && argc == 4) {
         errors_mode(atoi(argv[2]), atoi(argv[3]));
     } else if (strcmp(mode, "many") == 0 && argc == 5) {
-        scale = atoi(argv[4]) > 1 ? atoi(argv[4]) : 1;
+        scale = scale_arg(argv[4]);
         return many_mode(atoi(argv[2]), atoi(argv[3]));
     } else if (strcmp(mode, "crowd") == 0 && argc == 7) {
         scale = atoi(argv[6]) > 1 ? atoi(argv[6]) : 1;
         return crowd_mode(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
     } else if (strcmp(mode, "stall") == 0 && argc == 5) {
-        scale = atoi(argv[4]) > 1 ? atoi(argv[4]) : 1;
+        scale = scale_arg(argv[4]);
         stall_mode(atoi(argv[2]), atoi(argv[3]));
     } else {
         printf("usage: errors CLOSED_PORT SESSION_LIMIT | many N PORT SCALE | stall PORT DEADLINE_MS SCALE | "
