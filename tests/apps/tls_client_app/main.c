@@ -471,14 +471,14 @@ int main(int argc, char **argv)
         scale = scale_arg(argv[4]);
         return many_mode(atoi(argv[2]), atoi(argv[3]));
     } else if (strcmp(mode, "crowd") == 0 && argc == 7) {
-        scale = atoi(argv[6]) > 1 ? atoi(argv[6]) : 1;
+        scale = scale_arg(argv[6]);
         return crowd_mode(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
     } else if (strcmp(mode, "stall") == 0 && argc == 5) {
         scale = scale_arg(argv[4]);
         stall_mode(atoi(argv[2]), atoi(argv[3]));
     } else {
-        printf("usage: errors CLOSED_PORT SESSION_LIMIT | many N PORT SCALE | stall PORT DEADLINE_MS SCALE | "
-               "crowd STALL_PORT PORT N_STALL N_GOOD SCALE\n");
+        printf("usage: errors CLOSED_PORT SESSION_LIMIT | many N PORT SCALE | "
+               "stall PORT DEADLINE_MS SCALE | crowd STALL_PORT PORT N_STALL N_GOOD SCALE\n");
         return 2;
     }
     printf("END\n");
