@@ -62,6 +62,19 @@ stop_pyserver() {
     wait "$PYPID" 2> /dev/null
 }
 
+# client_app LABEL SECONDS [portal-host options] -- MODE ARGS...: runs tests/apps/tls_client_app
+# under `timeout`, takes over its CHECK lines and checks it ran to its end with a clean host.
+client_app() {
+    local label=$1 secs=$2
+    shift 2
+    timeout $((secs * SCALE)) "$PORTAL_HOST" run "$CLIENT_APP" "$@" > "$WORK/$label.out" 2> "$WORK/$label.err"
+    local rc=$?
+    app_checks "$WORK/$label.out" "$label"
+    check "$label (tls_client_app): ran to its end, exit 0 (rc $rc)" bash -c "[ $rc -eq 0 ] && grep -qx END '$WORK/$label.out'"
+    check "$label: host clean" host_clean "$WORK/$label.err"
+    [ $rc -eq 0 ] || tail -5 "$WORK/$label.err"
+}
+
 # get LABEL [portal-host options --] https-get args...: runs https-get; $OUT, $ERR, $RC, $MS.
 get() {
     local label=$1
@@ -255,12 +268,7 @@ get stall -- "${CA[@]}" --timeout 1500 "https://localhost:$PYPORT/"
 refused "a server that never answers the ClientHello" "tlsConnect: timed out"
 check "stall: gave up after --timeout 1500 ($MS ms for the whole run)" test "$MS" -lt $((1500 + 8000 * SCALE))
 if [ "$PORTAL_VALGRIND" = 1 ]; then STALL_DEADLINE=4000; else STALL_DEADLINE=1500; fi
-timeout $((60 * SCALE)) "$PORTAL_HOST" run "$CLIENT_APP" --handshake-deadline-ms "$STALL_DEADLINE" -- \
-    stall "$PYPORT" "$STALL_DEADLINE" "$SCALE" > "$WORK/stall-app.out" 2> "$WORK/stall-app.err"
-rc=$?
-app_checks "$WORK/stall-app.out" "stall (tls_client_app)"
-check "stall (tls_client_app): ran to its end, exit 0 (rc $rc)" bash -c "[ $rc -eq 0 ] && grep -qx END '$WORK/stall-app.out'"
-[ $rc -eq 0 ] || tail -5 "$WORK/stall-app.err"
+client_app stall 60 --handshake-deadline-ms "$STALL_DEADLINE" -- stall "$PYPORT" "$STALL_DEADLINE" "$SCALE"
 stop_pyserver
 
 pyserver half-hello
@@ -278,13 +286,7 @@ get noname -- "${CA[@]}" "https://no-such-host.invalid/"
 refused "a name that does not resolve" "tlsConnect: cannot resolve no-such-host.invalid"
 
 # ---- every argument check of the imports ----
-timeout $((120 * SCALE)) "$PORTAL_HOST" run "$CLIENT_APP" --max-tls-sessions 8 -- errors "$CLOSED" 8 \
-    > "$WORK/errors.out" 2> "$WORK/errors.err"
-rc=$?
-app_checks "$WORK/errors.out" "errors"
-check "errors (tls_client_app): ran to its end, exit 0 (rc $rc)" bash -c "[ $rc -eq 0 ] && grep -qx END '$WORK/errors.out'"
-check "errors: host clean" host_clean "$WORK/errors.err"
-[ $rc -eq 0 ] || tail -5 "$WORK/errors.err"
+client_app errors 120 --max-tls-sessions 8 -- errors "$CLOSED" 8
 
 # ---- many connects at once from one app, to tls-echo-server ----
 EPORT=$(free_port)
@@ -299,14 +301,8 @@ EPID=$!
 CLEANUP_PIDS+=("$EPID")
 wait_for_log "$WORK/echo.err" "try: openssl" $((30 * SCALE)) || fail "tls-echo-server did not start"
 t0=$(now_ms)
-timeout $((120 * SCALE)) "$PORTAL_HOST" run "$CLIENT_APP" --max-tls-sessions 128 -- \
-    many "$MANY" "$EPORT" "$SCALE" > "$WORK/many.out" 2> "$WORK/many.err"
-rc=$?
+client_app many 120 --max-tls-sessions 128 -- many "$MANY" "$EPORT" "$SCALE"
 echo "     $MANY connects at once: the app ran $(($(now_ms) - t0)) ms"
-app_checks "$WORK/many.out" "many"
-check "many (tls_client_app): ran to its end, exit 0 (rc $rc)" bash -c "[ $rc -eq 0 ] && grep -qx END '$WORK/many.out'"
-check "many: host clean" host_clean "$WORK/many.err"
-[ $rc -eq 0 ] || tail -5 "$WORK/many.err"
 check "tls-echo-server saw $MANY clients connect" test "$(grep -c 'connected (' "$WORK/echo.err")" -ge "$MANY"
 # ---- many handshakes in flight while the app only sleeps: the event loop watches them all ----
 # 260 connects to a server that never answers come first, then $CROWD to a tls-echo-server that
@@ -321,14 +317,8 @@ CEPID=$!
 CLEANUP_PIDS+=("$CEPID")
 wait_for_log "$WORK/crowd-echo.err" "try: openssl" $((30 * SCALE)) || fail "tls-echo-server (crowd) did not start"
 pyserver stall
-timeout $((120 * SCALE)) "$PORTAL_HOST" run "$CLIENT_APP" --max-tls-sessions 320 \
-    --handshake-deadline-ms 60000 -- crowd "$PYPORT" "$CPORT" 260 "$CROWD" "$SCALE" \
-    > "$WORK/crowd.out" 2> "$WORK/crowd.err"
-rc=$?
-app_checks "$WORK/crowd.out" "crowd"
-check "crowd (tls_client_app): ran to its end, exit 0 (rc $rc)" bash -c "[ $rc -eq 0 ] && grep -qx END '$WORK/crowd.out'"
-check "crowd: host clean" host_clean "$WORK/crowd.err"
-[ $rc -eq 0 ] || tail -5 "$WORK/crowd.err"
+client_app crowd 120 --max-tls-sessions 320 --handshake-deadline-ms 60000 -- \
+    crowd "$PYPORT" "$CPORT" 260 "$CROWD" "$SCALE"
 stop_pyserver
 kill -TERM "$CEPID" 2> /dev/null
 wait "$CEPID" 2> /dev/null
