@@ -283,6 +283,7 @@ static uint16_t closed_port(void)
 /* A loopback listener that is never accepted from: TCP connects, TLS stalls. */
 static int stalling_listener(uint16_t *port)
 {
+    *port = 0;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof sin;
