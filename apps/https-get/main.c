@@ -1,6 +1,6 @@
 /* https-get - the example TLS client app: fetches one https:// URL with GET, verifying the server's
  * certificate and host name, and prints what it got:
- *   portal-host run https-get.wasm [--sd DIR] -- [options] https://HOST[:PORT]/PATH
+ *   portal-host run https-get.wasm [--sd DIR] -- [options] https://HOST[:PORT]/PATH[?QUERY]
  * HOST is a name, an IPv4 address or an IPv6 address in brackets ([::1]). Options:
  *   --ca FILE       trust the CA certificate(s) in FILE (PEM, on the SD card: /sdcard/...) instead
  *                   of the host's default trust store
@@ -35,7 +35,8 @@ typedef struct url {
     char host[256]; /* without brackets: what tlsConnect verifies */
     char authority[272]; /* the Host header: "[::1]:8443", "example.org" */
     int32_t port;
-    const char *path;
+    const char *path; /* the request target: path and query, without the #fragment */
+    int path_len;
 } url;
 
 static int32_t timeout_ms = 10000;
@@ -46,7 +47,8 @@ static int fail(const char *what, const char *why)
     return 1;
 }
 
-/* https://HOST[:PORT][/PATH] -> u; 0 on a bad URL. */
+/* https://HOST[:PORT][/PATH][?QUERY][#FRAGMENT] -> u; 0 on a bad URL. The fragment stays with
+ * the client (RFC 9110 4.2.4): it is not sent. */
 static int parse_url(const char *text, url *u)
 {
     if (strncmp(text, "https://", 8) != 0)
@@ -60,7 +62,7 @@ static int parse_url(const char *text, url *u)
             return 0;
         host_len = (size_t)(after++ - host);
     } else {
-        after = host + strcspn(host, ":/");
+        after = host + strcspn(host, ":/?#");
         host_len = (size_t)(after - host);
     }
     if (host_len == 0 || host_len >= sizeof u->host)
@@ -71,14 +73,15 @@ static int parse_url(const char *text, url *u)
     if (*after == ':') {
         char *end;
         long port = strtol(after + 1, &end, 10);
-        if (end == after + 1 || port < 1 || port > 65535 || (*end && *end != '/'))
+        if (end == after + 1 || port < 1 || port > 65535 || (*end && !strchr("/?#", *end)))
             return 0;
         u->port = (int32_t)port;
         after = end;
-    } else if (*after && *after != '/') {
+    } else if (*after && !strchr("/?#", *after)) {
         return 0;
     }
-    u->path = *after ? after : "/";
+    u->path = *after == '/' || *after == '?' ? after : "/";
+    u->path_len = u->path == after ? (int)strcspn(after, "#") : 1;
     const char *open = ipv6 ? "[" : "", *close = ipv6 ? "]" : "";
     if (u->port == 443)
         snprintf(u->authority, sizeof u->authority, "%s%s%s", open, u->host, close);
@@ -294,9 +297,9 @@ static int fetch(int32_t config, const url *u)
     print_session(session);
     char request[1024];
     int len = snprintf(request, sizeof request,
-                       "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: https-get (Paper Portal)\r\n"
+                       "GET %s%.*s HTTP/1.1\r\nHost: %s\r\nUser-Agent: https-get (Paper Portal)\r\n"
                        "Accept: */*\r\nConnection: close\r\n\r\n",
-                       u->path, u->authority);
+                       *u->path == '?' ? "/" : "", u->path_len, u->path, u->authority);
     int rc = 1;
     static response r;
     memset(&r, 0, sizeof r);
