@@ -37,8 +37,18 @@ bool portal_tls_resume_offer(tls_config *config, mbedtls_ssl_context *ssl, const
     if (!entry)
         return false;
     entry->used = ++config->resume->tick;
-    /* A failure (out of memory, a session of another protocol version) means a full handshake. */
-    return mbedtls_ssl_set_session(ssl, &entry->session) == 0;
+    /* A failure (out of memory, a session of another protocol version) means a full handshake.
+     * mbedTLS's session copy can fail half-way, leaving the session being negotiated with the
+     * ticket's length but no ticket (2.28 then sends a malformed SessionTicket extension, which
+     * the server answers with decode_error): start that session afresh. */
+    if (mbedtls_ssl_set_session(ssl, &entry->session) == 0)
+        return true;
+#if PORTAL_MBEDTLS_3
+    mbedtls_ssl_session_free(ssl->MBEDTLS_PRIVATE(session_negotiate));
+#else
+    mbedtls_ssl_session_free(ssl->session_negotiate);
+#endif
+    return false;
 }
 
 void portal_tls_resume_save(tls_config *config, mbedtls_ssl_context *ssl, const char *key)

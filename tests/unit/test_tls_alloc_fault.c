@@ -6,7 +6,11 @@
  * dropped handshake; where mbedTLS said an allocation failed, an API error is -2, not -1), or, when
  * mbedTLS treats the allocation as optional, still serve the client correctly; and afterwards it
  * must hold exactly the heap, descriptors, config references, pending handshakes and sessions it
- * held before, and serve a normal client on the same listener.
+ * held before, and serve a normal client on the same listener. The TLS client likewise:
+ * tlsClientConfigCreate (CA, client certificate and key, ALPN), and tlsConnect (to 127.0.0.1 by
+ * address, no resolver thread) + tlsSend + tlsRecv + tlsClose, full and resumed handshakes, against
+ * the host's own server side in a forked child where nothing is failed; afterwards the next
+ * connect must work.
  *
  * How: Debian's mbedTLS is a shared library built without MBEDTLS_PLATFORM_MEMORY, so it calls
  * libc's calloc through the PLT, and this executable's own `calloc` below takes those calls first.
@@ -103,9 +107,11 @@ enum {
     PHASE_RECV,
     PHASE_SEND,
     PHASE_CLOSE,
+    PHASE_CONNECT,   /* tlsConnect outside a handshake step (client scenarios) */
     PHASE_HANDSHAKE, /* + ssl.state: inside mbedtls_ssl_handshake */
 };
-static const char *const g_phase_names[] = {"-", "config", "setup", "recv", "send", "close"};
+static const char *const g_phase_names[] = {"-",    "config", "setup",  "recv",
+                                            "send", "close",  "connect"};
 
 typedef struct af_site {
     uintptr_t ra; /* return address in mbedTLS */
@@ -125,6 +131,7 @@ static struct {
     bool counting;           /* count (and maybe fail) mbedTLS allocations */
     int phase;               /* PHASE_* set by the test around host calls */
     const tls_config *watch; /* its `stepping` connection gives the handshake state */
+    portal_app *client_app;  /* client scenarios: its one session gives the handshake state */
     long calls;              /* mbedTLS allocations counted this run */
     int target_site;         /* -1: fail by global call index */
     long target_occurrence;  /* fail this occurrence of target_site (or this call index) */
@@ -153,6 +160,14 @@ static bool af_from_mbedtls(uintptr_t ra)
     return false;
 }
 
+/* A client scenario's one session (portal_handles_each): its handshake state. */
+static void af_client_state(int32_t handle, void *object, void *phase)
+{
+    (void)handle;
+    const tls_conn *conn = object;
+    *(int *)phase = PHASE_HANDSHAKE + conn->ssl.MBEDTLS_PRIVATE(state);
+}
+
 /* The size class (log2 of the bytes asked for) tells apart the operations behind one allocating
  * function: mbedtls_mpi_grow serves every bignum, but a 2048-bit RSA number is 256 bytes and up
  * while an elliptic-curve one stays below 128, so an RSA signature made in the same handshake
@@ -167,6 +182,9 @@ static int af_context(size_t bytes)
     const tls_config *watch = g_af.watch;
     if (phase == PHASE_ACCEPT && watch && watch->stepping)
         phase = PHASE_HANDSHAKE + watch->stepping->ssl.MBEDTLS_PRIVATE(state);
+    if (phase == PHASE_CONNECT && g_af.client_app)
+        portal_handles_each(&g_af.client_app->handles, PORTAL_HANDLE_TLS_SESSION,
+                            af_client_state, &phase);
     return phase * 64 + size_class;
 }
 
@@ -988,12 +1006,15 @@ static void judge(const char *name, const target *t, const outcome *out, tally *
         k = KIND_REPORTED;
     } else if ((out->code == PORTAL_ERR_NOT_READY && strstr(msg, "connection closed")) ||
                strstr(msg, "fatal alert message was received") ||
+               /* the client's side of it: the server found the wrong Finished (decrypt_error) */
+               (out->code == PORTAL_ERR_INTERNAL && strstr(msg, "server sent alert 51")) ||
                (out->code == 0 && strstr(msg, "TLS handshake with") &&
                 (strstr(msg, "client closed the connection") || strstr(msg, "reset by client")))) {
         k = KIND_PEER;
-    } else if (has_mbedtls_text(msg) || strstr(msg, "client certificate rejected: ")) {
+    } else if (has_mbedtls_text(msg) || strstr(msg, "client certificate rejected: ") ||
+               (out->code == PORTAL_ERR_INTERNAL && strstr(msg, " is not trusted (issuer: "))) {
         /* mbedTLS's own error, not an allocation one; or X.509 verification, which turns any
-         * failure to check a signature into "not correctly signed" */
+         * failure to check a signature into "not correctly signed" (the client: "not trusted") */
         k = KIND_MASKED;
     } else {
         fail_here(name, t, out, "the report does not explain the failure");
@@ -1052,7 +1073,8 @@ static void check_clean(const char *name, const target *t, const outcome *out, s
             printf("    %s: mbedTLS lost %zu bytes in a failed "
                    "mbedtls_ssl_tls13_populate_transform (upstream leak)\n", when, lost);
     }
-    if (pending_count(s) != 0 || (int)portal_handles_count(&s->app.handles, PORTAL_HANDLE_TLS_SESSION) != 0)
+    if (s && (pending_count(s) != 0 ||
+              (int)portal_handles_count(&s->app.handles, PORTAL_HANDLE_TLS_SESSION) != 0))
         fail_here(name, t, out, "%s: %d pending handshakes, %d sessions left", when,
                   pending_count(s), (int)portal_handles_count(&s->app.handles, PORTAL_HANDLE_TLS_SESSION));
     else if (now.config_refs != before->config_refs)
@@ -1283,6 +1305,284 @@ static void scenario_config(const scenario *sc)
     print_sites();
 }
 
+/* ======================= the TLS client ======================= */
+
+/* The server the client scenarios connect to: the host's own server side (mutual TLS, ECDSA) in a
+ * forked child, where nothing is counted or failed. It echoes one line per connection until the
+ * parent kills it (or, orphaned, after a minute without a client). */
+static pid_t echo_server_spawn(uint16_t *port)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid != 0) {
+        close(fds[1]);
+        bool ok = pid > 0 && read(fds[0], port, sizeof *port) == (ssize_t)sizeof *port;
+        close(fds[0]);
+        if (!ok && pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        return ok ? pid : -1;
+    }
+    close(fds[0]);
+    static const scenario mutual = {"server", PEM_EC_CERT, PEM_EC_KEY, true, false, 0};
+    server s;
+    if (!server_start(&s))
+        _exit(1);
+    int32_t cfg = create_config(&s, &mutual);
+    if (cfg <= 0 || write(fds[1], &s.port, sizeof s.port) != (ssize_t)sizeof s.port)
+        _exit(1);
+    close(fds[1]);
+    for (int64_t idle_end = now_ms() + 60000; now_ms() < idle_end;) {
+        int32_t session = portal_tls_accept(&s.app, cfg, s.listener, NULL, 0, 1000);
+        if (session <= 0)
+            continue;
+        idle_end = now_ms() + 60000;
+        uint8_t line[64];
+        int32_t n = portal_tls_recv(&s.app, session, line, sizeof line, 5000);
+        if (n > 0)
+            portal_tls_send(&s.app, session, line, (uint32_t)n, 5000);
+        portal_tls_close(&s.app, session);
+    }
+    _exit(0);
+}
+
+static int32_t create_client_config(portal_app *app, int32_t flags)
+{
+    static uint8_t alpn[] = "x-echo,http/1.1";
+    return portal_tls_client_config_create(
+        app, g_pem[PEM_CA].data, (uint32_t)g_pem[PEM_CA].len, g_pem[PEM_CLIENT_CERT].data,
+        (uint32_t)g_pem[PEM_CLIENT_CERT].len, g_pem[PEM_CLIENT_KEY].data,
+        (uint32_t)g_pem[PEM_CLIENT_KEY].len, alpn, (uint32_t)strlen((char *)alpn), flags);
+}
+
+/* tlsConnect to 127.0.0.1 (a 12-byte address: no resolver thread), one line out and back,
+ * tlsClose; with counting on, failures are injected per g_af's target. With `resume`, a clean
+ * connect first leaves a session to resume, and afterwards the config forgets it again: what it
+ * remembers changes size legitimately (a failed save drops it), so the heap is compared without. */
+static void connect_one(server *c, int32_t cfg, uint16_t port, bool counting, bool resume,
+                        outcome *out)
+{
+    tls_config *config = portal_handles_get(&c->app.handles, cfg, PORTAL_HANDLE_TLS_CONFIG);
+    if (resume) {
+        connect_one(c, cfg, port, false, false, out);
+        if (!out->served)
+            return;
+    }
+    static unsigned serial;
+    char line[64], got[64];
+    int len = snprintf(line, sizeof line, "client alloc-fault %u\n", ++serial);
+    uint8_t addr[12] = {2, 0, 0, 0, (uint8_t)port, (uint8_t)(port >> 8), 127, 0, 0, 1, 0, 0};
+    memset(out, 0, sizeof *out);
+    g_af.client_app = &c->app;
+    g_af.counting = counting;
+    g_af.phase = PHASE_CONNECT;
+    int32_t session = portal_tls_connect(&c->app, cfg, "127.0.0.1", addr, sizeof addr, 0, 10000);
+    g_af.phase = PHASE_NONE;
+    size_t got_len = 0;
+    if (session <= 0) {
+        note_api_error(out, c, session);
+    } else {
+        uint8_t info[PORTAL_TLS_INFO_SIZE];
+        if (portal_tls_session_info(&c->app, session, info, sizeof info) == PORTAL_TLS_INFO_SIZE)
+            out->resumed = (info[PORTAL_TLS_INFO_OFF_FLAGS] & PORTAL_TLS_INFO_RESUMED) != 0;
+        g_af.phase = PHASE_SEND;
+        int32_t n = portal_tls_send(&c->app, session, (uint8_t *)line, (uint32_t)len, 5000);
+        g_af.phase = PHASE_NONE;
+        if (n != len)
+            note_api_error(out, c, n < 0 ? n : PORTAL_ERR_INTERNAL);
+        while (out->code == 0 && got_len < sizeof got && (got_len == 0 || got[got_len - 1] != '\n')) {
+            g_af.phase = PHASE_RECV;
+            n = portal_tls_recv(&c->app, session, (uint8_t *)got + got_len,
+                                (uint32_t)(sizeof got - got_len), 5000);
+            g_af.phase = PHASE_NONE;
+            if (n <= 0) {
+                note_api_error(out, c, n < 0 ? n : PORTAL_ERR_INTERNAL);
+                break;
+            }
+            got_len += (size_t)n;
+        }
+        g_af.phase = PHASE_CLOSE;
+        int32_t closed = portal_tls_close(&c->app, session);
+        g_af.phase = PHASE_NONE;
+        if (closed != 0)
+            note_api_error(out, c, closed);
+    }
+    g_af.counting = false;
+    g_af.client_app = NULL;
+    out->injected = g_af.injected;
+    out->injected_site = g_af.injected_site;
+    out->calls = g_af.calls;
+    out->client_status = CLIENT_OK;
+    out->served = session > 0 && out->code == 0 && got_len == (size_t)len &&
+                  memcmp(got, line, got_len) == 0;
+    if (resume && config)
+        portal_tls_resume_wipe(config);
+}
+
+/* tlsClientConfigCreate (CA, client certificate and key, ALPN) with failures injected, each run
+ * in a fresh app; the config made (or, after a failure, one made clean) must then connect. */
+static void scenario_client_config(const char *name, uint16_t port)
+{
+    int64_t t0 = now_ms();
+    int failed_at_start = testlib_failed;
+    af_reset_sites();
+    g_af.watch = NULL;
+    g_af.upstream_leak = g_af.upstream_leak_total = 0;
+    g_af.upstream_leak_runs = 0;
+    server c;
+    outcome out;
+    CHECK(portal_app_init(&c.app, NULL)); /* warm-up, then the baseline */
+    c.app.log_sink = capture_log;
+    int32_t cfg = create_client_config(&c.app, 0);
+    connect_one(&c, cfg, port, false, false, &out);
+    CHECK(out.served);
+    portal_app_teardown(&c.app);
+    baseline before = baseline_now();
+
+    plan *p = &g_plan;
+    p->count = p->next = 0;
+    p->overflow = false;
+    tally tl = {0};
+    long exhaustive_n = g_first_call - 1;
+    for (bool counting_run = true;; counting_run = false) {
+        target t = {-2, 0, false};
+        if (!counting_run) {
+            if (!targets_left(p))
+                break;
+            t = next_target(p, &exhaustive_n);
+        }
+        memset(&out, 0, sizeof out);
+        CHECK(portal_app_init(&c.app, NULL));
+        c.app.log_sink = capture_log;
+        af_begin_run(t.site, t.occurrence);
+        g_af.phase = PHASE_CONFIG;
+        g_af.counting = true;
+        int32_t rc = create_client_config(&c.app, 0);
+        g_af.counting = false;
+        g_af.phase = PHASE_NONE;
+        out.injected = g_af.injected;
+        out.injected_site = g_af.injected_site;
+        out.calls = g_af.calls;
+        plan_new_sites(p);
+        if (rc <= 0) {
+            note_api_error(&out, &c, rc);
+            if (portal_handles_count(&c.app.handles, PORTAL_HANDLE_TLS_CONFIG) != 0)
+                fail_here(name, &t, &out, "a failed create left a config handle");
+            rc = create_client_config(&c.app, 0);
+            if (rc <= 0)
+                fail_here(name, &t, &out, "a clean create after the failure failed too");
+        }
+        if (rc > 0) {
+            outcome connected;
+            connect_one(&c, rc, port, false, false, &connected);
+            out.served = out.code == 0 && connected.served;
+            if (!connected.served)
+                fail_here(name, &t, &connected, "a connect with the config failed");
+            CHECK_EQ_INT(portal_tls_client_config_free(&c.app, rc), 0);
+        }
+        portal_app_teardown(&c.app);
+        if (counting_run) {
+            CHECK(out.served && !out.injected);
+            tl.clean_calls = out.calls;
+        } else if (g_exhaustive && !out.injected) {
+            CHECK(out.served);
+            tl.clean_calls = out.calls;
+            check_clean(name, &t, &out, NULL, &before, "after the clean run");
+            break;
+        } else {
+            judge(name, &t, &out, &tl, p);
+        }
+        check_clean(name, &t, &out, NULL, &before, "after teardown");
+        if (testlib_failed - failed_at_start > 20)
+            break;
+    }
+    CHECK(!g_af.site_overflow && !p->overflow);
+    print_tally(name, &tl, now_ms() - t0);
+    print_sites();
+}
+
+/* tlsConnect .. tlsClose with failures injected, on one client config created clean. */
+static void scenario_client_connection(const char *name, int32_t flags, uint16_t port)
+{
+    bool resume = !(flags & 2);
+    int64_t t0 = now_ms();
+    int failed_at_start = testlib_failed;
+    int fds_at_start = portal_platform_open_fd_count();
+    size_t heap_at_start = heap_in_use();
+    g_af.upstream_leak = g_af.upstream_leak_total = 0;
+    g_af.upstream_leak_runs = 0;
+    server c;
+    CHECK(portal_app_init(&c.app, NULL));
+    c.app.log_sink = capture_log;
+    int32_t cfg = create_client_config(&c.app, flags);
+    CHECK(cfg > 0);
+    g_af.watch = portal_handles_get(&c.app.handles, cfg, PORTAL_HANDLE_TLS_CONFIG);
+    af_reset_sites();
+    outcome out;
+    for (int i = 0; i < 3; i++) { /* warm-up (with tickets: the remembered session is there) */
+        connect_one(&c, cfg, port, false, resume, &out);
+        CHECK(out.served);
+    }
+    baseline before = baseline_now();
+    plan *p = &g_plan;
+    p->count = p->next = 0;
+    p->overflow = false;
+    tally tl = {0};
+    long exhaustive_n = g_first_call - 1;
+    af_begin_run(-2, 0);
+    connect_one(&c, cfg, port, true, resume, &out);
+    CHECK(out.served && !out.injected && out.resumed == resume);
+    plan_new_sites(p);
+    while (targets_left(p)) {
+        target t = next_target(p, &exhaustive_n);
+        af_begin_run(t.site, t.occurrence);
+        connect_one(&c, cfg, port, true, resume, &out);
+        plan_new_sites(p);
+        if (g_verbose) {
+            char site[200];
+            printf("    %s %ld (%s): %s%s%s\n", t.site < 0 ? "call" : "occ.", t.occurrence,
+                   af_site_text(out.injected ? out.injected_site : t.site, site, sizeof site),
+                   !out.injected ? "not reached" : out.served ? "still served" : "",
+                   out.injected && !out.served ? "failed: " : "",
+                   out.injected && !out.served ? out.message : "");
+        }
+        if (g_exhaustive && !out.injected) {
+            CHECK(out.served);
+            tl.clean_calls = out.calls;
+            check_clean(name, &t, &out, &c, &before, "after the clean run");
+            break;
+        }
+        judge(name, &t, &out, &tl, p);
+        check_clean(name, &t, &out, &c, &before, "after the injected run");
+        outcome normal; /* and the next connect works */
+        connect_one(&c, cfg, port, false, resume, &normal);
+        if (!normal.served)
+            fail_here(name, &t, &normal, "the next connect failed");
+        check_clean(name, &t, &normal, &c, &before, "after the next connect");
+        if (testlib_failed - failed_at_start > 20)
+            break;
+    }
+    if (!g_exhaustive) {
+        af_begin_run(-2, 0);
+        connect_one(&c, cfg, port, true, resume, &out);
+        CHECK(out.served && !out.injected && out.resumed == resume);
+        tl.clean_calls = out.calls;
+        target none = {-2, 0, false};
+        check_clean(name, &none, &out, &c, &before, "after the clean run");
+    }
+    CHECK(!g_af.site_overflow && !p->overflow);
+    CHECK_EQ_INT(portal_tls_client_config_free(&c.app, cfg), 0);
+    g_af.watch = NULL;
+    portal_app_teardown(&c.app);
+    CHECK_EQ_INT(portal_platform_open_fd_count(), fds_at_start);
+    CHECK_EQ_INT(heap_in_use(), heap_at_start + g_af.upstream_leak_total);
+    print_tally(name, &tl, now_ms() - t0);
+    print_sites();
+}
+
 /* ======================= setup ======================= */
 
 /* glibc's per-thread cache keeps freed chunks counted as in use by mallinfo2, so the heap figure
@@ -1394,6 +1694,27 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof connections / sizeof connections[0]; i++)
         if (!only || strstr(connections[i].name, only))
             scenario_connection(&connections[i]);
+    /* The TLS client, against the host's server side in a child process (not counted). */
+    static const struct {
+        const char *name;
+        int32_t flags; /* 2: PP_TLS_NO_TICKETS, every handshake a full one */
+    } clients[] = {{"client connection", 2}, {"client connection resumed", 0}};
+    bool want_client = !only || strstr("client config", only);
+    for (size_t i = 0; i < sizeof clients / sizeof clients[0]; i++)
+        want_client = want_client || strstr(clients[i].name, only);
+    uint16_t echo_port = 0;
+    pid_t echo = want_client ? echo_server_spawn(&echo_port) : 0;
+    if (want_client && echo <= 0)
+        CHECK(!"the echo server child started");
+    if (echo > 0) {
+        if (!only || strstr("client config", only))
+            scenario_client_config("client config", echo_port);
+        for (size_t i = 0; i < sizeof clients / sizeof clients[0]; i++)
+            if (!only || strstr(clients[i].name, only))
+                scenario_client_connection(clients[i].name, clients[i].flags, echo_port);
+        kill(echo, SIGTERM);
+        waitpid(echo, NULL, 0);
+    }
     printf("total %lld ms\n", (long long)(now_ms() - t0));
     for (int i = 0; i < PEM_COUNT; i++)
         free(g_pem[i].data);
