@@ -941,6 +941,19 @@ static bool targets_left(const plan *p)
     return g_exhaustive || p->next < p->count;
 }
 
+/* TEST_TLS_AF_VERBOSE: what one injected run of a connection scenario (server or client) did. */
+static void print_connection_run(const target *t, const outcome *out)
+{
+    if (!g_verbose)
+        return;
+    char site[200];
+    printf("    %s %ld (%s): %s%s%s\n", t->site < 0 ? "call" : "occ.", t->occurrence,
+           af_site_text(out->injected ? out->injected_site : t->site, site, sizeof site),
+           !out->injected ? "not reached" : out->served ? "still served" : "",
+           out->injected && !out->served ? "failed: " : "",
+           out->injected && !out->served ? out->message : "");
+}
+
 static void fail_here(const char *scenario, const target *t, const outcome *out,
                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void fail_here(const char *scenario, const target *t, const outcome *out,
@@ -1156,14 +1169,7 @@ static void scenario_connection(const scenario *sc)
         af_begin_run(t.site, t.occurrence);
         serve_one(&s, cfg, sc, true, &out);
         plan_new_sites(p); /* error paths may allocate at sites not seen before */
-        if (g_verbose) {
-            char site[200];
-            printf("    %s %ld (%s): %s%s%s\n", t.site < 0 ? "call" : "occ.", t.occurrence,
-                   af_site_text(out.injected ? out.injected_site : t.site, site, sizeof site),
-                   !out.injected ? "not reached" : out.served ? "still served" : "",
-                   out.injected && !out.served ? "failed: " : "",
-                   out.injected && !out.served ? out.message : "");
-        }
+        print_connection_run(&t, &out);
         if (g_exhaustive && !out.injected) {
             /* N passed the last allocation: this was the clean run that ends the loop. */
             CHECK(out.served);
@@ -1541,14 +1547,7 @@ static void scenario_client_connection(const char *name, int32_t flags, uint16_t
         af_begin_run(t.site, t.occurrence);
         connect_one(&c, cfg, port, true, resume, &out);
         plan_new_sites(p);
-        if (g_verbose) {
-            char site[200];
-            printf("    %s %ld (%s): %s%s%s\n", t.site < 0 ? "call" : "occ.", t.occurrence,
-                   af_site_text(out.injected ? out.injected_site : t.site, site, sizeof site),
-                   !out.injected ? "not reached" : out.served ? "still served" : "",
-                   out.injected && !out.served ? "failed: " : "",
-                   out.injected && !out.served ? out.message : "");
-        }
+        print_connection_run(&t, &out);
         if (g_exhaustive && !out.injected) {
             CHECK(out.served);
             tl.clean_calls = out.calls;
