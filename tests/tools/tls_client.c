@@ -689,10 +689,9 @@ static void on_stop_signal(int sig)
     stop_requested = 1;
 }
 
-/* N connections that never speak, opened at once. Prints "open N" when all are connected, holds
- * them for SECONDS or until SIGTERM/SIGINT, then closes the rest and prints a summary (how many
- * the server closed meanwhile). */
-static int do_silent_many(const char *host, const char *port, int n, int seconds)
+/* What the many-connection modes share: SIGTERM/SIGINT end their hold (on_stop_signal), the
+ * descriptor limit raised, the server's address. NULL when n < 1 or the address does not resolve. */
+static struct addrinfo *crowd_begin(const char *host, const char *port, int n)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -703,6 +702,17 @@ static int do_silent_many(const char *host, const char *port, int n, int seconds
     struct addrinfo hints = {0}, *res;
     hints.ai_socktype = SOCK_STREAM;
     if (n < 1 || getaddrinfo(host, port, &hints, &res) != 0)
+        return NULL;
+    return res;
+}
+
+/* N connections that never speak, opened at once. Prints "open N" when all are connected, holds
+ * them for SECONDS or until SIGTERM/SIGINT, then closes the rest and prints a summary (how many
+ * the server closed meanwhile). */
+static int do_silent_many(const char *host, const char *port, int n, int seconds)
+{
+    struct addrinfo *res = crowd_begin(host, port, n);
+    if (!res)
         return 2;
     struct pollfd *fds = calloc((size_t)n, sizeof *fds);
     char *connecting = calloc((size_t)n, 1);
@@ -1194,15 +1204,8 @@ static int onebyte_open(const struct addrinfo *res)
  * most one every 5 ms, so the attack keeps its pressure without spinning. */
 static int do_onebyte(const char *host, const char *port, int n, int seconds, int once)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    raise_fd_limit();
-    struct addrinfo hints = {0}, *res;
-    hints.ai_socktype = SOCK_STREAM;
-    if (n < 1 || getaddrinfo(host, port, &hints, &res) != 0)
+    struct addrinfo *res = crowd_begin(host, port, n);
+    if (!res)
         return 2;
     struct pollfd *fds = calloc((size_t)n, sizeof *fds);
     char *sent = calloc((size_t)n, 1);
