@@ -17,31 +17,9 @@
 #include <portal/fs.h>
 #include <portal/portal.h>
 
-#define FAR_AWAY 0xFFFFFFF0u
+#include "app_vals.h"
 
-static char last[128];
 static uint8_t buf[512];
-
-static uint32_t memory_size(void)
-{
-    return (uint32_t)__builtin_wasm_memory_size(0) * 65536u;
-}
-
-static void *at(uint32_t offset)
-{
-    return (void *)(uintptr_t)offset;
-}
-
-static void val(const char *name, int32_t rc)
-{
-    lastErrorMessage(last, sizeof last);
-    printf("VAL %s %d %s\n", name, (int)rc, last);
-}
-
-static void val_text(const char *name, int32_t rc, const char *text)
-{
-    printf("VAL %s %d %s\n", name, (int)rc, text);
-}
 
 static uint64_t le64(const uint8_t *p)
 {

@@ -21,35 +21,11 @@
 #include <portal/socket.h>
 #include <portal/tls_socket.h>
 
+#include "app_vals.h"
+
 #include "dev_certs.h" /* a valid certificate and key for the arguments that are not under test */
 
-#define FAR_AWAY 0xFFFFFFF0u
-
 static uint8_t buf[4096];
-static char last[128];
-
-static uint32_t memory_size(void)
-{
-    return (uint32_t)__builtin_wasm_memory_size(0) * 65536u;
-}
-
-/* An address in linear memory, as the app would pass it: any 32-bit value. */
-static void *at(uint32_t offset)
-{
-    return (void *)(uintptr_t)offset;
-}
-
-static void val(const char *name, int32_t rc)
-{
-    lastErrorMessage(last, sizeof last);
-    printf("VAL %s %d %s\n", name, (int)rc, last);
-}
-
-/* Cases whose text is a result of their own, not the last error. */
-static void val_text(const char *name, int32_t rc, const char *text)
-{
-    printf("VAL %s %d %s\n", name, (int)rc, text);
-}
 
 static int32_t tcp4(void) { return sockSocket(PP_AF_INET, PP_SOCK_STREAM, 0); }
 
@@ -209,14 +185,14 @@ static void net_values(void)
              buf[4] == 0xC5 ? "intact" : "HIT");
     val_text("netResolveIpv4-localhost", rc, text);
     /* a name that does not resolve: 0, zeros, and the last error left alone */
-    char before[128];
+    char before[128], after[128];
     lastErrorMessage(before, sizeof before);
     memset(buf, 0xC5, 8);
     rc = netResolveIpv4("", buf, 4);
-    lastErrorMessage(last, sizeof last);
+    lastErrorMessage(after, sizeof after);
     snprintf(text, sizeof text, "zeros %s, last error %s",
              buf[0] == 0 && buf[1] == 0 && buf[2] == 0 && buf[3] == 0 ? "yes" : "NO",
-             strcmp(before, last) == 0 ? "untouched" : "CHANGED");
+             strcmp(before, after) == 0 ? "untouched" : "CHANGED");
     val_text("netResolveIpv4-empty-name", rc, text);
     /* a host name that ends exactly at the end of memory, and an out buffer there too */
     char *tail = at(mem - 10);
@@ -441,6 +417,7 @@ static int run_trap(const char *name)
            (unsigned)c->len, (unsigned)mem);
     fflush(stdout);
     int32_t rc = c->call(offset, c->len, sock);
+    char last[128];
     lastErrorMessage(last, sizeof last);
     printf("NO TRAP rc=%d %s\n", (int)rc, last);
     return 0;
