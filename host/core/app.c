@@ -87,6 +87,18 @@ int portal_app_wait_capacity(portal_app *app)
     return capacity;
 }
 
+int32_t portal_copy_text(uint8_t *out, uint32_t out_len, const char *text)
+{
+    if (out_len == 0)
+        return 0;
+    size_t n = strlen(text);
+    if (n > out_len - 1)
+        n = out_len - 1;
+    memcpy(out, text, n);
+    out[n] = '\0';
+    return (int32_t)n;
+}
+
 int32_t portal_fail(portal_app *app, int32_t code, const char *fmt, ...)
 {
     va_list ap;

@@ -111,4 +111,8 @@ int32_t portal_fail(portal_app *app, int32_t code, const char *fmt, ...)
 void portal_log(portal_app *app, portal_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Copies `text` into an app buffer of out_len bytes as a C string, cut to out_len - 1 bytes;
+ * returns the bytes copied without the NUL (0, and nothing written, when out_len is 0). */
+int32_t portal_copy_text(uint8_t *out, uint32_t out_len, const char *text);
+
 #endif

@@ -26,14 +26,7 @@ int32_t portal_core_last_error_code(portal_app *app)
 
 int32_t portal_core_last_error_message(portal_app *app, uint8_t *out, uint32_t out_len)
 {
-    if (out_len == 0)
-        return 0;
-    size_t n = strlen(app->last_error_msg);
-    if (n > out_len - 1)
-        n = out_len - 1;
-    memcpy(out, app->last_error_msg, n);
-    out[n] = '\0';
-    return (int32_t)n;
+    return portal_copy_text(out, out_len, app->last_error_msg);
 }
 
 int32_t portal_core_heap_check(portal_app *app, const char *label, int32_t print_errors)

@@ -558,12 +558,7 @@ int32_t portal_fs_readdir(portal_app *app, int32_t handle, uint8_t *out, uint32_
         /* The card's FAT file system lists no "." or ".." entries. */
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        size_t len = strlen(e->d_name);
-        if (len > out_len - 1)
-            len = out_len - 1;
-        memcpy(out, e->d_name, len);
-        out[len] = '\0';
-        return (int32_t)len;
+        return portal_copy_text(out, out_len, e->d_name);
     }
 }
 
